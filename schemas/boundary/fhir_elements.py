@@ -1,0 +1,145 @@
+"""Narrow readers for the FHIR datatypes the boundary needs, and what it takes from them.
+
+Only allow-listed elements are declared; everything else in a resource is ignored by
+construction and never held. The element names and cardinalities follow the FHIR R4 and
+R5 specifications (checked against ``fhir.resources`` in the test suite), but parsing is
+limited to these paths so the boundary stays fast enough to sit on a hot stream.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from schemas.base import Incoming
+from schemas.codes import Identifier, Seriousness, Severity, is_code, is_identifier
+
+MAX_CODINGS: Final = 32
+
+STAFF_RESOURCE_TYPES: Final = frozenset({"Practitioner", "PractitionerRole"})
+
+_LITERAL_REFERENCE: Final = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://[^\s]*/)?"  # optional absolute base URL
+    r"(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
+)
+_FHIR_DATETIME: Final = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$"
+)
+
+
+class Coding(Incoming):
+    system: str | None = None
+    code: str | None = None
+
+
+class CodeableConcept(Incoming):
+    coding: Annotated[list[Coding], Field(max_length=MAX_CODINGS)] = []
+
+
+class FhirIdentifier(Incoming):
+    system: str | None = None
+    value: str | None = None
+
+
+class Reference(Incoming):
+    reference: str | None = None
+    type: str | None = None
+    identifier: FhirIdentifier | None = None
+
+
+class Period(Incoming):
+    start: str | None = None
+
+
+def codes_of(*concepts: CodeableConcept | None) -> list[str]:
+    """Every code in the concepts that is a valid code, in order, without repeats.
+
+    ``display`` and ``text`` are never read: they are free text.
+    """
+    found: list[str] = []
+    for concept in concepts:
+        if concept is None:
+            continue
+        for coding in concept.coding:
+            if is_code(coding.code) and coding.code not in found:
+                found.append(coding.code)  # type: ignore[arg-type]  # is_code checked str
+    return found
+
+
+def staff_ref_of(reference: Reference | None) -> Identifier | None:
+    """The staff reference a FHIR Reference points at, or None when it is not staff.
+
+    Literal references become ``Practitioner/<id>`` or ``PractitionerRole/<id>``; logical
+    references (by identifier) become the identifier's value. Contained references
+    (``#id``), display-only references and every other resource type are not staff.
+    """
+    if reference is None:
+        return None
+    if reference.type is not None and reference.type not in STAFF_RESOURCE_TYPES:
+        return None
+    if reference.reference is not None:
+        match = _LITERAL_REFERENCE.match(reference.reference)
+        if match is None or match["type"] not in STAFF_RESOURCE_TYPES:
+            return None
+        if reference.type is not None and reference.type != match["type"]:
+            return None
+        return f"{match['type']}/{match['id']}"
+    identifier = reference.identifier
+    if reference.type is not None and identifier is not None and is_identifier(identifier.value):
+        return identifier.value
+    return None
+
+
+def local_id_of(reference: Reference | None, resource_type: str) -> str | None:
+    """A code-shaped id of a referenced resource of ``resource_type`` (e.g. a Location)."""
+    if reference is None or reference.reference is None:
+        return None
+    match = _LITERAL_REFERENCE.match(reference.reference)
+    if match is None or match["type"] != resource_type or not is_code(match["id"]):
+        return None
+    return match["id"]
+
+
+def instant_of(value: str | None) -> datetime | None:
+    """A FHIR dateTime with a time zone, or None for partial dates and anything else."""
+    if value is None or _FHIR_DATETIME.match(value) is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+_SEVERITY_CODES: Final = {
+    "mild": Severity.MILD,
+    "moderate": Severity.MODERATE,
+    "severe": Severity.SEVERE,
+}
+_DEATH_CODES: Final = frozenset({"fatal", "419099009"})  # R4 outcome; SNOMED CT "Dead"
+_SERIOUSNESS_CODES: Final = {
+    "serious": Seriousness.SERIOUS,
+    "non-serious": Seriousness.NON_SERIOUS,
+}
+
+
+def severity_of(
+    severity: CodeableConcept | None, outcomes: list[CodeableConcept]
+) -> Severity | None:
+    """The harm grade: a fatal outcome outranks any stated severity."""
+    if any(code in _DEATH_CODES for code in codes_of(*outcomes)):
+        return Severity.DEATH
+    for code in codes_of(severity):
+        if code.lower() in _SEVERITY_CODES:
+            return _SEVERITY_CODES[code.lower()]
+    return None
+
+
+def seriousness_of(seriousness: CodeableConcept | None) -> Seriousness | None:
+    for code in codes_of(seriousness):
+        if code.lower() in _SERIOUSNESS_CODES:
+            return _SERIOUSNESS_CODES[code.lower()]
+    return None

@@ -1,0 +1,91 @@
+"""FHIR R4 (and R4B) AdverseEvent to ``IncidentSignal``.
+
+``recorder`` is the reporter; each ``contributor`` is involved. ``subject``, ``event``,
+``suspectEntity``, ``text``, notes and every ``display`` are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import Field
+
+from schemas.base import Incoming
+from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
+from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.fhir_elements import (
+    CodeableConcept,
+    FhirIdentifier,
+    Reference,
+    codes_of,
+    instant_of,
+    local_id_of,
+    seriousness_of,
+    severity_of,
+    staff_ref_of,
+)
+from schemas.boundary.fhir_resource import incident_local_id, reported_at
+from schemas.boundary.pseudonym import PseudonymKey
+from schemas.codes import SourceFormat, StaffRole
+from schemas.signal import IncidentSignal
+
+FORMAT: Final = SourceFormat.FHIR_R4
+
+
+class AdverseEventR4(Incoming):
+    resourceType: Literal["AdverseEvent"]
+    id: str | None = None
+    identifier: FhirIdentifier | None = None
+    actuality: str | None = None
+    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    date: str | None = None
+    detected: str | None = None
+    recordedDate: str | None = None
+    location: Reference | None = None
+    seriousness: CodeableConcept | None = None
+    severity: CodeableConcept | None = None
+    outcome: CodeableConcept | None = None
+    recorder: Reference | None = None
+    contributor: Annotated[list[Reference], Field(max_length=256)] = []
+
+
+_FIELDS: Final = field_names(AdverseEventR4)
+
+
+def _staff(event: AdverseEventR4) -> Iterator[tuple[str, StaffRole]]:
+    recorder = staff_ref_of(event.recorder)
+    if recorder is not None:
+        yield recorder, StaffRole.REPORTER
+    for contributor in event.contributor:
+        ref = staff_ref_of(contributor)
+        if ref is not None:
+            yield ref, StaffRole.INVOLVED
+
+
+def minimize_fhir_r4(
+    document: Mapping[str, Any],
+    key: PseudonymKey,
+    *,
+    source_system: str,
+    received_at: datetime | None,
+) -> IncidentSignal:
+    event = validate_as(AdverseEventR4, document, _FIELDS, FORMAT)
+    identifiers = [event.identifier] if event.identifier is not None else []
+    return build_signal(
+        key=key,
+        source_format=FORMAT,
+        source_system=source_system,
+        local_id=incident_local_id(identifiers, event.id, FORMAT),
+        reported_at=reported_at(
+            (event.recordedDate, event.date, event.detected), received_at, FORMAT
+        ),
+        occurred_at=instant_of(event.date),
+        unit_code=local_id_of(event.location, "Location"),
+        category_codes=codes_of(*event.category),
+        severity=severity_of(event.severity, [event.outcome] if event.outcome else []),
+        seriousness=seriousness_of(event.seriousness),
+        actuality=actuality_of(event.actuality),
+        staff=merge_staff(_staff(event)),
+    )

@@ -1,0 +1,115 @@
+"""FHIR R5 AdverseEvent to ``IncidentSignal``.
+
+``recorder`` is the reporter. Each ``participant`` is classified by its ``function``
+(v3 ParticipationType): PART involved, WIT witness, AUT and INF reporters; any other or no
+function counts as involved, since the resource names them as having taken part.
+``subject``, ``code``, ``resultingEffect``, ``suspectEntity``, ``note``, ``text`` and every
+``display`` are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import Field
+
+from schemas.base import Incoming
+from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
+from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.fhir_elements import (
+    CodeableConcept,
+    FhirIdentifier,
+    Period,
+    Reference,
+    codes_of,
+    instant_of,
+    local_id_of,
+    seriousness_of,
+    severity_of,
+    staff_ref_of,
+)
+from schemas.boundary.fhir_resource import incident_local_id, reported_at
+from schemas.boundary.pseudonym import PseudonymKey
+from schemas.codes import SourceFormat, StaffRole
+from schemas.signal import IncidentSignal
+
+FORMAT: Final = SourceFormat.FHIR_R5
+
+FUNCTION_ROLES: Final = {
+    "PART": StaffRole.INVOLVED,
+    "WIT": StaffRole.WITNESS,
+    "AUT": StaffRole.REPORTER,
+    "INF": StaffRole.REPORTER,
+}
+
+
+class Participant(Incoming):
+    function: CodeableConcept | None = None
+    actor: Reference
+
+
+class AdverseEventR5(Incoming):
+    resourceType: Literal["AdverseEvent"]
+    id: str | None = None
+    identifier: Annotated[list[FhirIdentifier], Field(max_length=32)] = []
+    actuality: str | None = None
+    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    occurrenceDateTime: str | None = None
+    occurrencePeriod: Period | None = None
+    detected: str | None = None
+    recordedDate: str | None = None
+    location: Reference | None = None
+    seriousness: CodeableConcept | None = None
+    outcome: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    recorder: Reference | None = None
+    participant: Annotated[list[Participant], Field(max_length=256)] = []
+
+
+_FIELDS: Final = field_names(AdverseEventR5)
+
+
+def _role_of(participant: Participant) -> StaffRole:
+    for code in codes_of(participant.function):
+        if code in FUNCTION_ROLES:
+            return FUNCTION_ROLES[code]
+    return StaffRole.INVOLVED
+
+
+def _staff(event: AdverseEventR5) -> Iterator[tuple[str, StaffRole]]:
+    recorder = staff_ref_of(event.recorder)
+    if recorder is not None:
+        yield recorder, StaffRole.REPORTER
+    for participant in event.participant:
+        ref = staff_ref_of(participant.actor)
+        if ref is not None:
+            yield ref, _role_of(participant)
+
+
+def minimize_fhir_r5(
+    document: Mapping[str, Any],
+    key: PseudonymKey,
+    *,
+    source_system: str,
+    received_at: datetime | None,
+) -> IncidentSignal:
+    event = validate_as(AdverseEventR5, document, _FIELDS, FORMAT)
+    period_start = event.occurrencePeriod.start if event.occurrencePeriod else None
+    occurred = event.occurrenceDateTime or period_start
+    return build_signal(
+        key=key,
+        source_format=FORMAT,
+        source_system=source_system,
+        local_id=incident_local_id(event.identifier, event.id, FORMAT),
+        reported_at=reported_at(
+            (event.recordedDate, occurred, event.detected), received_at, FORMAT
+        ),
+        occurred_at=instant_of(occurred) or instant_of(event.detected),
+        unit_code=local_id_of(event.location, "Location"),
+        category_codes=codes_of(*event.category),
+        severity=severity_of(None, event.outcome),
+        seriousness=seriousness_of(event.seriousness),
+        actuality=actuality_of(event.actuality),
+        staff=merge_staff(_staff(event)),
+    )

@@ -1,0 +1,50 @@
+"""Native incident-report JSON v1 to ``IncidentSignal``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
+from schemas.boundary.errors import BoundaryError, field_names, validate_as
+from schemas.boundary.pseudonym import PseudonymKey
+from schemas.codes import (
+    Seriousness,
+    Severity,
+    SourceFormat,
+    code_lookup,
+    is_code,
+    is_identifier,
+)
+from schemas.dead_letter import Reason
+from schemas.report import NativeIncidentReport
+from schemas.signal import IncidentSignal
+
+_severity = code_lookup(Severity)
+_seriousness = code_lookup(Seriousness)
+_FIELDS: Final = field_names(NativeIncidentReport)
+
+
+def minimize_native(document: Mapping[str, Any], key: PseudonymKey) -> IncidentSignal:
+    report = validate_as(NativeIncidentReport, document, _FIELDS, SourceFormat.NATIVE)
+    if not is_code(report.source_system):
+        raise BoundaryError(Reason.INVALID_IDENTIFIER, "source_system", SourceFormat.NATIVE)
+    for index, person in enumerate(report.staff):
+        if not is_identifier(person.staff_ref):
+            raise BoundaryError(
+                Reason.INVALID_IDENTIFIER, f"staff.{index}.staff_ref", SourceFormat.NATIVE
+            )
+    return build_signal(
+        key=key,
+        source_format=SourceFormat.NATIVE,
+        source_system=report.source_system,
+        local_id=report.report_id,
+        reported_at=report.reported_at,
+        occurred_at=report.occurred_at,
+        unit_code=report.unit_code,
+        category_codes=report.category_codes,
+        severity=_severity(report.severity),
+        seriousness=_seriousness(report.seriousness),
+        actuality=actuality_of(report.actuality),
+        staff=merge_staff((person.staff_ref, person.role) for person in report.staff),
+    )

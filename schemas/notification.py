@@ -1,0 +1,47 @@
+"""``Notification``: one message to one person on one channel."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, StringConstraints, model_validator
+
+from schemas.base import Contract
+from schemas.codes import Channel, Code, Identifier, Language, OpaqueId, Profession
+from schemas.staff import ADDRESS_DESCRIPTIONS, PersonName, address_is_valid
+
+
+class NotificationKind(StrEnum):
+    OFFER = "offer"
+    REMINDER = "reminder"
+    HANDOFF = "handoff"
+
+
+class Notification(Contract):
+    """A message on ``notifications.<channel>``, keyed by ``notification_id``.
+
+    ``notification_id`` is the idempotency key: derived from the offer, the kind and the
+    channel, so a redelivered or replayed notification carries the same key and a sink can
+    recognise it. Nothing about the incident is here: no date, unit, category or text.
+    """
+
+    type: Literal["notification"] = "notification"
+    version: Literal[1] = 1
+    notification_id: OpaqueId
+    offer_id: OpaqueId
+    kind: NotificationKind
+    channel: Channel
+    address: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    recipient_ref: Identifier
+    display_name: PersonName | None = None
+    language: Language
+    profession: Profession
+    scheme_id: Code | None = None
+    created_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _address_fits_channel(self) -> Self:
+        if not address_is_valid(self.channel, self.address):
+            raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.channel]}")
+        return self
