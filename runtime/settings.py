@@ -1,0 +1,147 @@
+"""Settings from environment variables (prefix ``PSB_``), one class per concern.
+
+Each field's description is its documentation: ``peer-support settings`` prints them, and
+the Helm chart test checks that every variable declared here can be set from values.
+Secrets are ``SecretStr`` and can also be mounted as files (``PSB_SECRETS_DIR``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import Field, SecretStr, StringConstraints, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.boundary import PseudonymKey
+from schemas.boundary.document import DEFAULT_MAX_BYTES
+from schemas.boundary.pseudonym import MIN_KEY_BYTES
+from schemas.codes import CODE_PATTERN, Channel
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+class KafkaSettings(BaseSettings):
+    """How every client in the project reaches the broker."""
+
+    model_config = SettingsConfigDict(env_prefix="PSB_KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Transport security towards the brokers."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism when security_protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    ssl_ca_location: Path | None = Field(None, description="CA bundle (PEM) for broker TLS.")
+    ssl_certificate_location: Path | None = Field(
+        None, description="Client certificate (PEM) for mutual TLS."
+    )
+    ssl_key_location: Path | None = Field(None, description="Client key (PEM) for mutual TLS.")
+    ssl_check_hostname: bool = Field(True, description="Verify the broker's host name.")
+    topic_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{0,100}$")] = Field(
+        "", description="Prefix for every topic name, e.g. 'hf-vest.'."
+    )
+    partitions: int = Field(6, ge=1, le=1000, description="Partitions for topics we create.")
+    replication_factor: int = Field(
+        1, ge=1, le=10, description="Replication factor for topics we create."
+    )
+    session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer group session timeout.")
+
+
+class BoundarySettings(BaseSettings):
+    """The privacy boundary's key and limits."""
+
+    model_config = SettingsConfigDict(env_prefix="PSB_", frozen=True, extra="ignore")
+
+    pseudonym_key: SecretStr = Field(
+        min_length=MIN_KEY_BYTES,
+        description="HMAC key (at least 32 bytes) for incident pseudonyms (secret).",
+    )
+    fhir_source_system: Annotated[str, StringConstraints(pattern=CODE_PATTERN)] = Field(
+        "fhir", description="Source-system code given to FHIR reports."
+    )
+    max_report_bytes: int = Field(
+        DEFAULT_MAX_BYTES, ge=1024, description="Largest report accepted, in bytes."
+    )
+
+    def key(self) -> PseudonymKey:
+        return PseudonymKey(self.pseudonym_key.get_secret_value().encode())
+
+
+class WorkerSettings(BaseSettings):
+    """The stream worker (Faust app)."""
+
+    model_config = SettingsConfigDict(env_prefix="PSB_WORKER_", frozen=True, extra="ignore")
+
+    app_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "peer-support-bridge", description="Consumer group and changelog-topic prefix."
+    )
+    web_host: str = Field("0.0.0.0", description="Address for health and metrics.")  # noqa: S104
+    web_port: int = Field(6066, ge=0, le=65535, description="Port for health and metrics.")
+    data_dir: Path = Field(
+        Path("/tmp/peer-support-worker"),  # noqa: S108
+        description="Writable directory for worker state.",
+    )
+    batch_size: int = Field(500, ge=1, le=10_000, description="Records taken per batch.")
+    batch_wait_ms: int = Field(
+        20, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
+    )
+    channels: str = Field(
+        "email,sms,teams,slack,webhook",
+        description="Channels that have a sink deployed, comma-separated; a person is "
+        "reached on the first of their channels that is among these.",
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in Channel._value2member_map_]
+        if unknown or not names:
+            raise ValueError(f"channels must be among {', '.join(c.value for c in Channel)}")
+        return ",".join(names)
+
+    @property
+    def enabled_channels(self) -> frozenset[Channel]:
+        return frozenset(Channel(name) for name in self.channels.split(","))
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PSB_", frozen=True, extra="ignore")
+
+    secrets_dir: Path | None = Field(
+        None,
+        description="Directory of mounted secret files, one per variable, named like the "
+        "variable in lower case (e.g. psb_pseudonym_key).",
+    )
+
+
+class LogSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PSB_LOG_", frozen=True, extra="ignore")
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level written to the JSON log."
+    )
+
+
+ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
+    KafkaSettings,
+    BoundarySettings,
+    WorkerSettings,
+    LogSettings,
+    RuntimeSettings,
+)
+
+
+def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build settings from the environment and, when ``PSB_SECRETS_DIR`` names a directory,
+    from files in it (Kubernetes Secret volumes)."""
+    secrets_dir = RuntimeSettings().secrets_dir
+    if secrets_dir is not None and secrets_dir.is_dir():
+        overrides.setdefault("_secrets_dir", secrets_dir)
+    return cls(**overrides)

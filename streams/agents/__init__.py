@@ -1,0 +1,1 @@
+"""The three agents of the pipeline: minimize, offers, dispatch."""

@@ -1,0 +1,55 @@
+"""Agent ``minimize``: ``incident-reports`` → ``incident-signals``, or the dead-letter topic.
+
+The only place raw reports are read in the worker. Records arrive as bytes (no decoding by
+Faust), go through the boundary, and only the resulting signal is produced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from runtime.logging import get_logger
+from schemas import IncidentSignal, Reason
+from schemas.boundary import BoundaryError, PseudonymKey, minimize
+from streams.context import WorkerContext
+from streams.dead_letters import dead_letter_for, from_boundary_error, send_dead_letter
+
+log = get_logger("minimize")
+
+
+def _minimize_record(ctx: WorkerContext, key: PseudonymKey, event: Any) -> IncidentSignal:
+    raw = event.value
+    if not raw:
+        raise BoundaryError(Reason.EMPTY)
+    return minimize(
+        raw,
+        key,
+        fhir_source_system=ctx.boundary.fhir_source_system,
+        received_at=datetime.fromtimestamp(event.message.timestamp, UTC),
+        max_bytes=ctx.boundary.max_report_bytes,
+    )
+
+
+def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
+    key = ctx.boundary.key()
+    metrics = ctx.metrics
+
+    @ctx.app.agent(reports, name="minimize")
+    async def minimize_agent(stream: Any) -> None:
+        async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
+            for event in events:
+                try:
+                    signal = _minimize_record(ctx, key, event)
+                except BoundaryError as error:
+                    letter = from_boundary_error(event.message, error)
+                except Exception as exc:  # a bug must not stop the stream either
+                    log.error("report could not be processed", exc_info=exc)
+                    letter = dead_letter_for(event.message, Reason.UNPROCESSABLE)
+                else:
+                    await signals.send(key=signal.incident, value=signal)
+                    metrics.reports.labels("signal").inc()
+                    continue
+                await send_dead_letter(ctx.app, letter)
+                metrics.reports.labels("dead-lettered").inc()
+                metrics.dead_letters.labels(letter.reason.value).inc()

@@ -1,0 +1,89 @@
+"""Builds the Faust app: topics, the directory view, the three agents and the web views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from runtime.clock import utc_now
+from runtime.kafka import faust_broker_options
+from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
+from runtime.topics import Topics
+from schemas import Channel, IncidentSignal, Notification, StaffProfile, SupportOffer
+from streams import web
+from streams.agents import dispatch, minimize, offers
+from streams.codec import register_contracts, serializer_for
+from streams.context import WorkerContext
+from streams.dead_letters import DeadLetteringTopic
+from streams.metrics import WorkerMetrics
+from streams.views import ReplicatedView
+
+
+def _contract_topic(app: faust.App, name: str, model: type[Any]) -> Any:
+    return app.topic(
+        name, key_type=str, key_serializer="raw", value_serializer=serializer_for(model)
+    )
+
+
+def create_app(
+    kafka: KafkaSettings,
+    boundary: BoundarySettings,
+    worker: WorkerSettings,
+    *,
+    enabled_channels: frozenset[Channel] = frozenset(Channel),
+    clock: Callable[[], datetime] = utc_now,
+) -> WorkerContext:
+    register_contracts()
+    topics = Topics(kafka.topic_prefix)
+    app = faust.App(
+        worker.app_id,
+        **faust_broker_options(kafka),
+        autodiscover=False,
+        store="memory://",
+        datadir=str(worker.data_dir),
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        topic_disable_leader=True,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_host=worker.web_host,
+        web_port=worker.web_port,
+        web_in_thread=False,
+        Topic=DeadLetteringTopic,
+    )
+    directory: ReplicatedView[StaffProfile] = ReplicatedView(
+        topics.staff_directory, StaffProfile, kafka
+    )
+    ctx = WorkerContext(
+        app=app,
+        kafka=kafka,
+        boundary=boundary,
+        worker=worker,
+        topics=topics,
+        directory=directory,
+        metrics=WorkerMetrics(),
+        enabled_channels=enabled_channels,
+        clock=clock,
+    )
+    reports = app.topic(
+        topics.incident_reports, key_type=bytes, value_type=bytes, value_serializer="raw"
+    )
+    signals = _contract_topic(app, topics.incident_signals, IncidentSignal)
+    support_offers = _contract_topic(app, topics.support_offers, SupportOffer)
+    channel_topics = {
+        channel: _contract_topic(app, topics.notifications(channel), Notification)
+        for channel in Channel
+    }
+    minimize.register(ctx, reports, signals)
+    offers.register(ctx, signals, support_offers)
+    dispatch.register(ctx, support_offers, channel_topics)
+    web.register(ctx)
+
+    @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
+    async def keep_directory() -> None:
+        await directory.run()
+
+    return ctx

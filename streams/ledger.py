@@ -1,0 +1,26 @@
+"""A Faust table used as a ledger of what was already done (offers, notifications).
+
+Faust's ``table[key] = value`` writes the changelog to the partition of the *current*
+event, which inside ``take_events`` is the last event of the batch, not the one being
+handled. :meth:`Ledger.record` names the partition explicitly, so after a restart or a
+rebalance the entry is restored on the worker that owns the record it belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Ledger:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._table.data
+
+    def record(self, key: str, value: str, partition: int) -> None:
+        self._table.data[key] = value
+        self._table.send_changelog(partition, key, value)
+
+    def __len__(self) -> int:
+        return len(self._table.data)

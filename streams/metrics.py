@@ -1,0 +1,45 @@
+"""Prometheus counters of the stream worker. Labels are codes (reason, role, channel),
+never anything taken from a report or a person."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class WorkerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.reports = Counter(
+            "psb_reports_total",
+            "Incident reports read, by outcome (signal, dead-lettered).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "psb_dead_letters_total",
+            "Records sent to a dead-letter topic, by reason code.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.offers = Counter(
+            "psb_offers_total", "Support offers made, by role.", ["role"], registry=self.registry
+        )
+        self.duplicates = Counter(
+            "psb_duplicates_suppressed_total",
+            "Offers or notifications not repeated because they were already made, by stage.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.notifications = Counter(
+            "psb_notifications_total",
+            "Notifications emitted, by channel and kind.",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
+        self.not_notified = Counter(
+            "psb_not_notified_total",
+            "Offers that produced no notification, by reason "
+            "(unknown-staff, opted-out, no-channel).",
+            ["reason"],
+            registry=self.registry,
+        )

@@ -1,0 +1,111 @@
+"""A replicated, read-only view of a compacted topic (the staff directory, the supporters).
+
+Every worker holds the whole view, the way Kafka Streams' GlobalKTable does: a staff member
+or a supporter may be looked up from any partition. The view reads the topic itself from
+the beginning (it is its own changelog), without a consumer group, and keeps tailing it.
+Values are kept as the raw JSON bytes and parsed on lookup, which keeps a 100,000-person
+directory small in memory. A null value (tombstone) removes the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from runtime.kafka import aiokafka_options
+from runtime.logging import get_logger
+from runtime.settings import KafkaSettings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+log = get_logger("view")
+
+
+class ReplicatedView(Generic[ModelT]):
+    def __init__(self, topic: str, model: type[ModelT], kafka: KafkaSettings) -> None:
+        self.topic = topic
+        self.model = model
+        self._kafka = kafka
+        self._entries: dict[str, bytes] = {}
+        self.ready = asyncio.Event()
+        self.invalid_records = 0
+        self._on_remove: list[Callable[[str], None]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def get(self, key: str) -> ModelT | None:
+        raw = self._entries.get(key)
+        return None if raw is None else self.model.model_validate_json(raw)
+
+    def on_remove(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(key)`` whenever a tombstone removes a key (forgetting a person)."""
+        self._on_remove.append(callback)
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        """Apply one record. Records that are not a valid entry are counted and skipped."""
+        if key is None:
+            self.invalid_records += 1
+            return
+        name = key.decode("utf-8", errors="replace")
+        if value is None:
+            if self._entries.pop(name, None) is not None:
+                for callback in self._on_remove:
+                    callback(name)
+            return
+        try:
+            entry = self.model.model_validate_json(value)
+        except ValidationError:
+            self.invalid_records += 1
+            log.warning("invalid view record skipped", topic=self.topic)
+            return
+        if getattr(entry, "staff_ref", name) != name:
+            self.invalid_records += 1
+            log.warning("view record key does not match its reference", topic=self.topic)
+            return
+        self._entries[name] = value
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            **aiokafka_options(self._kafka),
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        await consumer.start()
+        try:
+            partitions = await self._wait_for_partitions(consumer)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            targets = await consumer.end_offsets(partitions)
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                for records in batches.values():
+                    for record in records:
+                        self.apply(record.key, record.value)
+                if not self.ready.is_set() and await self._caught_up(consumer, targets):
+                    self.ready.set()
+                    log.info("view loaded", topic=self.topic, count=len(self._entries))
+        finally:
+            await consumer.stop()
+
+    async def _wait_for_partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        while True:
+            numbers = consumer.partitions_for_topic(self.topic)
+            if numbers:
+                return [TopicPartition(self.topic, number) for number in sorted(numbers)]
+            await consumer.topics()  # refreshes cluster metadata
+            await asyncio.sleep(0.5)
+
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int]) -> bool:
+        for partition, end in targets.items():
+            if await consumer.position(partition) < end:
+                return False
+        return True

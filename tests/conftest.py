@@ -1,0 +1,54 @@
+"""Fixtures for every test: a clean environment, and for integration tests the broker."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.settings import KafkaSettings
+from runtime.topics import Topics, ensure_topics
+from tests.support.broker import running_broker
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in item.nodeid.replace(os.sep, "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PSB_* setting leaks from the machine into a test."""
+    for name in list(os.environ):
+        if name.startswith("PSB_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_broker(tmp_path_factory.mktemp("broker")) as (bootstrap, _kind):
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_factory(broker: str) -> Callable[..., KafkaSettings]:
+    """Settings with a topic prefix of their own, topics created."""
+
+    def make(partitions: int = 3) -> KafkaSettings:
+        kafka = KafkaSettings(
+            bootstrap_servers=broker,
+            topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+            partitions=partitions,
+            session_timeout_ms=6000,
+        )
+        ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+        return kafka
+
+    return make

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the broker, the worker process, Kafka produce/consume."""

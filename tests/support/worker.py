@@ -1,0 +1,124 @@
+"""The stream worker as a real process, as it runs in production."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+
+from runtime.broker import free_port
+from runtime.settings import KafkaSettings
+
+TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
+
+
+def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PSB_")}
+    env.update(
+        {
+            "PSB_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "PSB_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+            "PSB_KAFKA_PARTITIONS": str(kafka.partitions),
+            "PSB_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
+            "PSB_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "PSB_WORKER_APP_ID": app_id,
+            "PSB_WORKER_WEB_HOST": "127.0.0.1",
+            "PSB_WORKER_WEB_PORT": str(port),
+            "PSB_WORKER_DATA_DIR": str(data_dir),
+            "PSB_WORKER_BATCH_WAIT_MS": "10",
+            "PSB_LOG_LEVEL": "info",
+        }
+    )
+    return env
+
+
+class WorkerProcess:
+    def __init__(self, kafka: KafkaSettings, app_id: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"worker-{app_id}-{self.port}.log"
+        self.env = worker_env(kafka, app_id, self.port, workdir / f"data-{self.port}")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_timeout: float = 90.0) -> WorkerProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "peer_support", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.wait_ready(ready_timeout)
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log()}")
+            with (
+                suppress(OSError),
+                urllib.request.urlopen(self.url("/health/ready"), timeout=2) as r,
+            ):
+                if r.status == 200:
+                    return
+            time.sleep(0.25)
+        raise AssertionError(f"worker not ready in {timeout}s:\n{self.log()}")
+
+    def metrics(self) -> dict[str, float]:
+        """Prometheus samples as ``{'name{labels}': value}``."""
+        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as response:
+            text = response.read().decode()
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                samples[name] = float(value)
+        return samples
+
+    def metric(self, sample: str) -> float:
+        return self.metrics().get(sample, 0.0)
+
+    def wait_metric(self, sample: str, at_least: float, timeout: float = 60.0) -> float:
+        deadline = time.monotonic() + timeout
+        value = 0.0
+        while time.monotonic() < deadline:
+            value = self.metric(sample)
+            if value >= at_least:
+                return value
+            time.sleep(0.25)
+        raise AssertionError(f"{sample} stayed at {value}, expected >= {at_least}\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_records(self) -> list[dict[str, object]]:
+        records = []
+        for line in self.log().splitlines():
+            with suppress(ValueError):
+                records.append(json.loads(line))
+        return records
