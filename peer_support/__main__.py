@@ -1,0 +1,3 @@
+from peer_support.cli import main
+
+main()

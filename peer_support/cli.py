@@ -1,0 +1,154 @@
+"""``peer-support``: minimize a report, run the worker or the embedded broker, the demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from peer_support import settings_errors
+from runtime import settings as config
+from runtime.broker import EmbeddedBroker
+from runtime.clock import utc_now
+from schemas.boundary import BoundaryError, InputFormat, detect_format, load_document, minimize
+from schemas.boundary.conformance import check_conformance
+from schemas.codes import SourceFormat
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+app = typer.Typer(
+    name="peer-support",
+    help="Incident reports in, peer-support offers out; nothing of the patient in between.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+topics_app = typer.Typer(help="Kafka topics of the bridge.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+EXIT_INPUT = 2
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def settings_or_exit(cls: type[SettingsT]) -> SettingsT:
+    try:
+        return config.load(cls)
+    except ValidationError as exc:
+        fail("; ".join(settings_errors.describe(exc, cls)))
+
+
+@app.command("minimize")
+def minimize_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="Report file; standard input when absent.")
+    ] = None,
+    input_format: Annotated[
+        InputFormat, typer.Option("--format", help="Input format; auto detects it.")
+    ] = InputFormat.AUTO,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Also validate a FHIR resource in full against the official R4B/R5 model.",
+        ),
+    ] = False,
+) -> None:
+    """Print the IncidentSignal of one report (exit 2 with the field path and reason if the
+    report cannot be accepted; input values are never echoed)."""
+    boundary = settings_or_exit(config.BoundarySettings)
+    try:
+        raw = file.read_bytes() if file is not None else sys.stdin.buffer.read()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    try:
+        if strict:
+            document = load_document(raw, max_bytes=boundary.max_report_bytes)
+            fmt = (
+                detect_format(document)
+                if input_format is InputFormat.AUTO
+                else SourceFormat(input_format.value)
+            )
+            check_conformance(document, fmt)
+        signal = minimize(
+            raw,
+            boundary.key(),
+            input_format=input_format,
+            fhir_source_system=boundary.fhir_source_system,
+            received_at=utc_now(),
+            max_bytes=boundary.max_report_bytes,
+        )
+    except BoundaryError as exc:
+        fail(str(exc))
+    typer.echo(signal.model_dump_json(indent=2))
+
+
+@app.command()
+def worker() -> None:
+    """Run the stream worker (agents minimize, offers, dispatch)."""
+    from runtime.logging import configure
+    from streams.app import create_app
+    from streams.worker import run_worker
+
+    logs = settings_or_exit(config.LogSettings)
+    configure(logs.level)
+    worker_settings = settings_or_exit(config.WorkerSettings)
+    ctx = create_app(
+        settings_or_exit(config.KafkaSettings),
+        settings_or_exit(config.BoundarySettings),
+        worker_settings,
+        enabled_channels=worker_settings.enabled_channels,
+    )
+    run_worker(ctx)
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Loopback port; a free one when 0.")] = 9092,
+) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, memory storage) until interrupted."""
+    with EmbeddedBroker(port=port or None) as running:
+        typer.echo(f"broker ready at {running.bootstrap} (pid {running.pid}); Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            typer.echo("stopping broker")
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic of the bridge that does not exist yet."""
+    from runtime.topics import Topics, ensure_topics
+
+    kafka = settings_or_exit(config.KafkaSettings)
+    created = ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+    typer.echo(f"{created} topics created")
+
+
+@app.command("settings")
+def settings_command() -> None:
+    """Print every environment variable the bridge reads, as a Markdown table."""
+    from runtime.settings_doc import markdown_table
+
+    typer.echo(markdown_table(), nl=False)
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole pipeline on the embedded broker with sample data, then exit."""
+    from peer_support.demo import run_demo
+
+    raise typer.Exit(run_demo())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,27 @@
+"""``peer-support demo`` runs the whole pipeline by itself and shows nothing of the patients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+
+
+def test_demo_shows_offers_arriving_and_leaks_nothing() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSB_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "peer_support", "demo"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    output = (result.stdout + result.stderr).decode()
+    assert result.returncode == 0, output
+    assert output.count("offer    → ") == 6
+    assert "dead-lettered        1" in output
+    assert "support offers       8" in output
+    sensitive = (resources.files("peer_support") / "samples" / "sensitive.txt").read_text()
+    leaked = [term for term in sensitive.split("\n") if term and term in output]
+    assert not leaked, leaked
