@@ -7,6 +7,8 @@ Secrets are ``SecretStr`` and can also be mounted as files (``PSB_SECRETS_DIR``)
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -20,8 +22,31 @@ from schemas.codes import CODE_PATTERN, Channel
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
+_REGISTRY: list[type[BaseSettings]] = []
+OUR_PACKAGES = ("schemas", "runtime", "streams", "connectors", "peer_support")
 
-class KafkaSettings(BaseSettings):
+
+class PsbSettings(BaseSettings):
+    """Base of every settings class; subclasses register themselves, so documentation and
+    the Helm chart's parity test see every variable the code reads, wherever declared."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _REGISTRY.append(cls)
+
+
+def registered_settings() -> tuple[type[BaseSettings], ...]:
+    """Every settings class in our packages (imports them all to be sure)."""
+    for package_name in OUR_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            if not module.name.endswith("__main__"):
+                importlib.import_module(module.name)
+    return tuple(sorted(_REGISTRY, key=lambda cls: (cls.__module__, cls.__qualname__)))
+
+
+class KafkaSettings(PsbSettings):
     """How every client in the project reaches the broker."""
 
     model_config = SettingsConfigDict(env_prefix="PSB_KAFKA_", frozen=True, extra="ignore")
@@ -53,7 +78,7 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer group session timeout.")
 
 
-class BoundarySettings(BaseSettings):
+class BoundarySettings(PsbSettings):
     """The privacy boundary's key and limits."""
 
     model_config = SettingsConfigDict(env_prefix="PSB_", frozen=True, extra="ignore")
@@ -73,7 +98,7 @@ class BoundarySettings(BaseSettings):
         return PseudonymKey(self.pseudonym_key.get_secret_value().encode())
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(PsbSettings):
     """The stream worker (Faust app)."""
 
     model_config = SettingsConfigDict(env_prefix="PSB_WORKER_", frozen=True, extra="ignore")
@@ -111,7 +136,7 @@ class WorkerSettings(BaseSettings):
         return frozenset(Channel(name) for name in self.channels.split(","))
 
 
-class RuntimeSettings(BaseSettings):
+class RuntimeSettings(PsbSettings):
     model_config = SettingsConfigDict(env_prefix="PSB_", frozen=True, extra="ignore")
 
     secrets_dir: Path | None = Field(
@@ -121,21 +146,12 @@ class RuntimeSettings(BaseSettings):
     )
 
 
-class LogSettings(BaseSettings):
+class LogSettings(PsbSettings):
     model_config = SettingsConfigDict(env_prefix="PSB_LOG_", frozen=True, extra="ignore")
 
     level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Lowest level written to the JSON log."
     )
-
-
-ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
-    KafkaSettings,
-    BoundarySettings,
-    WorkerSettings,
-    LogSettings,
-    RuntimeSettings,
-)
 
 
 def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:

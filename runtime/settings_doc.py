@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
-from runtime.settings import ALL_SETTINGS
+from runtime.settings import registered_settings
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,9 @@ class Variable:
     secret: bool
 
 
-def variables(classes: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[Variable]:
+def variables(classes: tuple[type[BaseSettings], ...] | None = None) -> list[Variable]:
     found = []
-    for cls in classes:
+    for cls in classes if classes is not None else registered_settings():
         prefix = str(cls.model_config.get("env_prefix", ""))
         for field_name, info in cls.model_fields.items():
             default = info.default
@@ -42,7 +42,7 @@ def variables(classes: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[Va
     return found
 
 
-def markdown_table(classes: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> str:
+def markdown_table(classes: tuple[type[BaseSettings], ...] | None = None) -> str:
     rows = ["| Variable | Default | Description |", "|---|---|---|"]
     for variable in variables(classes):
         default = (
