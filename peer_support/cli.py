@@ -105,6 +105,7 @@ def worker() -> None:
         settings_or_exit(config.KafkaSettings),
         settings_or_exit(config.BoundarySettings),
         worker_settings,
+        settings_or_exit(config.PolicySettings),
         enabled_channels=worker_settings.enabled_channels,
     )
     run_worker(ctx)

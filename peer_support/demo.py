@@ -43,7 +43,8 @@ REPORT_ORDER: Final = (
     "05-malformed.json",
     "06-native-opted-out.json",
 )
-EXPECTED_NOTIFICATIONS: Final = 6
+EXPECTED_OFFERS: Final = 6
+EXPECTED_NOTIFICATIONS: Final = 2 * EXPECTED_OFFERS  # each offer, then one reminder
 WAIT_S: Final = 75.0
 
 
@@ -86,6 +87,8 @@ def worker_env(bootstrap: str, port: int, workdir: Path) -> dict[str, str]:
         "PSB_WORKER_WEB_PORT": str(port),
         "PSB_WORKER_DATA_DIR": str(workdir / "worker"),
         "PSB_WORKER_CHANNELS": "email,sms,teams,slack,webhook",
+        "PSB_WORKER_SCHEDULER_INTERVAL_MS": "250",
+        "PSB_POLICY_FILE": str(SAMPLES / "demo-policy.yaml"),
     }
 
 
@@ -209,7 +212,7 @@ def run_demo() -> int:
             say(f"  worker      ready after {wait_ready(port, worker, 60):.1f} s")
             send_reports(kafka, topics)
             say()
-            say("notifications arriving at the outbox:")
+            say("notifications arriving at the outbox (offers now, reminders after 12 s):")
             asyncio.run(deliver_to_outbox(kafka, topics, sink))
         finally:
             stop_worker(worker)
@@ -217,5 +220,8 @@ def run_demo() -> int:
     ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS
     say(f"  logs               {workdir}")
     say()
-    say("demo finished: " + ("every expected offer arrived, once" if ok else "UNEXPECTED RESULT"))
+    say(
+        "demo finished: "
+        + ("every expected offer and reminder arrived, once" if ok else "UNEXPECTED RESULT")
+    )
     return 0 if ok else 1

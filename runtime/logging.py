@@ -49,6 +49,8 @@ ALLOWED_FIELDS: Final = frozenset(
         "offer_id",
         "notification_id",
         "policy_version",
+        "previous_version",
+        "problems",
         # process
         "bootstrap_servers",
         "port",

@@ -116,6 +116,12 @@ class WorkerSettings(PsbSettings):
     batch_wait_ms: int = Field(
         20, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
     )
+    scheduler_interval_ms: int = Field(
+        1000,
+        ge=10,
+        le=60_000,
+        description="How often scheduled offers and reminders are due-checked.",
+    )
     channels: str = Field(
         "email,sms,teams,slack,webhook",
         description="Channels that have a sink deployed, comma-separated; a person is "
@@ -134,6 +140,17 @@ class WorkerSettings(PsbSettings):
     @property
     def enabled_channels(self) -> frozenset[Channel]:
         return frozenset(Channel(name) for name in self.channels.split(","))
+
+
+class PolicySettings(PsbSettings):
+    model_config = SettingsConfigDict(env_prefix="PSB_POLICY_", frozen=True, extra="ignore")
+
+    file: Path | None = Field(
+        None, description="The policy YAML file; the built-in default policy when unset."
+    )
+    reload_interval_s: float = Field(
+        5.0, gt=0, le=3600, description="How often the policy file is checked for changes."
+    )
 
 
 class RuntimeSettings(PsbSettings):

@@ -14,14 +14,22 @@ from schemas.codes import (
     StaffRole,
 )
 from schemas.dead_letter import DeadLetter, Reason
-from schemas.notification import Notification, NotificationKind
-from schemas.offer import OfferKind, SupportOffer
+from schemas.notification import (
+    Notification,
+    NotificationKind,
+    ResourceInfo,
+    SchemeInfo,
+)
+from schemas.offer import SupportOffer
 from schemas.report import NativeIncidentReport
+from schemas.response import Answer, SupportResponse
 from schemas.signal import IncidentSignal, InvolvedStaff
 from schemas.staff import ContactPoint, StaffProfile
+from schemas.supporter import SupporterProfile
 
 __all__ = [
     "Actuality",
+    "Answer",
     "Channel",
     "ContactPoint",
     "DeadLetter",
@@ -31,13 +39,16 @@ __all__ = [
     "NativeIncidentReport",
     "Notification",
     "NotificationKind",
-    "OfferKind",
     "Profession",
     "Reason",
+    "ResourceInfo",
+    "SchemeInfo",
     "Seriousness",
     "Severity",
     "SourceFormat",
     "StaffProfile",
     "StaffRole",
     "SupportOffer",
+    "SupportResponse",
+    "SupporterProfile",
 ]

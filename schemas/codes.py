@@ -35,6 +35,13 @@ OpaqueId = Annotated[str, StringConstraints(pattern=OPAQUE_ID_PATTERN)]
 """Deterministic id derived from other ids (offers, notifications)."""
 
 
+ConfigText = Annotated[
+    str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""Text written by the quality department in the policy (scheme names, contact routes).
+Never text from a report."""
+
+
 def is_code(value: object) -> bool:
     return isinstance(value, str) and CODE_RE.match(value) is not None
 

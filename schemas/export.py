@@ -15,9 +15,12 @@ from pydantic import BaseModel
 from schemas.dead_letter import DeadLetter
 from schemas.notification import Notification
 from schemas.offer import SupportOffer
+from schemas.policy.model import Policy
 from schemas.report import NativeIncidentReport
+from schemas.response import SupportResponse
 from schemas.signal import IncidentSignal
 from schemas.staff import StaffProfile
+from schemas.supporter import SupporterProfile
 
 SCHEMA_DIR: Final = Path(__file__).parent / "jsonschema"
 BASE_ID: Final = "https://peer-support-bridge.example/schemas/"
@@ -28,10 +31,13 @@ JsonSchemaMode = Literal["validation", "serialization"]
 EXPORTED: Final[dict[str, tuple[type[BaseModel], JsonSchemaMode]]] = {
     "incident-report-v1": (NativeIncidentReport, "validation"),
     "staff-profile": (StaffProfile, "validation"),
+    "supporter-profile": (SupporterProfile, "validation"),
+    "policy": (Policy, "validation"),
     "incident-signal": (IncidentSignal, "serialization"),
     "support-offer": (SupportOffer, "serialization"),
     "notification": (Notification, "serialization"),
     "dead-letter": (DeadLetter, "serialization"),
+    "support-response": (SupportResponse, "serialization"),
 }
 
 

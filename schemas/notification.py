@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, StringConstraints, model_validator
 
 from schemas.base import Contract
-from schemas.codes import Channel, Code, Identifier, Language, OpaqueId, Profession
+from schemas.codes import Channel, Code, ConfigText, Identifier, Language, OpaqueId, Profession
 from schemas.staff import ADDRESS_DESCRIPTIONS, PersonName, address_is_valid
 
 
@@ -16,6 +16,21 @@ class NotificationKind(StrEnum):
     OFFER = "offer"
     REMINDER = "reminder"
     HANDOFF = "handoff"
+
+
+class ResourceInfo(Contract):
+    name: ConfigText
+    contact: ConfigText
+
+
+class SchemeInfo(Contract):
+    """The scheme that fits the recipient's profession, in the recipient's language, as the
+    policy describes it (never text from a report)."""
+
+    scheme_id: Code
+    name: ConfigText
+    contact: ConfigText
+    resources: tuple[ResourceInfo, ...] = ()
 
 
 class Notification(Contract):
@@ -37,7 +52,8 @@ class Notification(Contract):
     display_name: PersonName | None = None
     language: Language
     profession: Profession
-    scheme_id: Code | None = None
+    scheme: SchemeInfo | None = None
+    policy_version: Code
     created_at: AwareDatetime
 
     @model_validator(mode="after")

@@ -10,16 +10,28 @@ import faust
 
 from runtime.clock import utc_now
 from runtime.kafka import faust_broker_options
-from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
+from runtime.logging import get_logger
+from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
 from runtime.topics import Topics
-from schemas import Channel, IncidentSignal, Notification, StaffProfile, SupportOffer
+from schemas import (
+    Channel,
+    IncidentSignal,
+    Notification,
+    StaffProfile,
+    SupporterProfile,
+    SupportOffer,
+    SupportResponse,
+)
 from streams import web
 from streams.agents import dispatch, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
 from streams.metrics import WorkerMetrics
+from streams.policy.holder import PolicyHolder
 from streams.views import ReplicatedView
+
+log = get_logger("app")
 
 
 def _contract_topic(app: faust.App, name: str, model: type[Any]) -> Any:
@@ -32,6 +44,7 @@ def create_app(
     kafka: KafkaSettings,
     boundary: BoundarySettings,
     worker: WorkerSettings,
+    policy: PolicySettings | None = None,
     *,
     enabled_channels: frozenset[Channel] = frozenset(Channel),
     clock: Callable[[], datetime] = utc_now,
@@ -52,10 +65,15 @@ def create_app(
         web_host=worker.web_host,
         web_port=worker.web_port,
         web_in_thread=False,
+        table_standby_replicas=0,
         Topic=DeadLetteringTopic,
     )
+    policy_settings = policy or PolicySettings()
     directory: ReplicatedView[StaffProfile] = ReplicatedView(
         topics.staff_directory, StaffProfile, kafka
+    )
+    supporters: ReplicatedView[SupporterProfile] = ReplicatedView(
+        topics.supporters, SupporterProfile, kafka
     )
     ctx = WorkerContext(
         app=app,
@@ -64,6 +82,8 @@ def create_app(
         worker=worker,
         topics=topics,
         directory=directory,
+        supporters=supporters,
+        policy=PolicyHolder(policy_settings.file),
         metrics=WorkerMetrics(),
         enabled_channels=enabled_channels,
         clock=clock,
@@ -73,17 +93,26 @@ def create_app(
     )
     signals = _contract_topic(app, topics.incident_signals, IncidentSignal)
     support_offers = _contract_topic(app, topics.support_offers, SupportOffer)
+    responses = _contract_topic(app, topics.support_responses, SupportResponse)
     channel_topics = {
         channel: _contract_topic(app, topics.notifications(channel), Notification)
         for channel in Channel
     }
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
-    dispatch.register(ctx, support_offers, channel_topics)
+    dispatch.register(ctx, support_offers, responses, channel_topics)
     web.register(ctx)
 
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
     async def keep_directory() -> None:
         await directory.run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_supporters() -> None:
+        await supporters.run()
+
+    @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
+    async def reload_policy() -> None:
+        ctx.policy.reload_if_changed()
 
     return ctx

@@ -19,7 +19,9 @@ from schemas import (
     Notification,
     Reason,
     StaffProfile,
+    SupporterProfile,
     SupportOffer,
+    SupportResponse,
 )
 from schemas.boundary.errors import field_names, safe_path
 
@@ -28,6 +30,8 @@ CONTRACTS: Final[tuple[type[BaseModel], ...]] = (
     SupportOffer,
     Notification,
     StaffProfile,
+    SupporterProfile,
+    SupportResponse,
     DeadLetter,
 )
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import faust
 
 from runtime.clock import utc_now
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.topics import Topics
-from schemas import Channel, StaffProfile
+from schemas import Channel, StaffProfile, SupporterProfile
 from streams.metrics import WorkerMetrics
+from streams.policy.holder import PolicyHolder
 from streams.views import ReplicatedView
 
 
@@ -25,10 +25,11 @@ class WorkerContext:
     worker: WorkerSettings
     topics: Topics
     directory: ReplicatedView[StaffProfile]
+    supporters: ReplicatedView[SupporterProfile]
+    policy: PolicyHolder
     metrics: WorkerMetrics
     enabled_channels: frozenset[Channel]
     clock: Callable[[], datetime] = utc_now
-    faust_topics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def batch_wait_s(self) -> float:

@@ -30,6 +30,17 @@ class WorkerMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.suppressed = Counter(
+            "psb_offers_suppressed_total",
+            "People in a report who got no offer under the policy, by role and reason.",
+            ["role", "reason"],
+            registry=self.registry,
+        )
+        self.reminders_cancelled = Counter(
+            "psb_reminders_cancelled_total",
+            "Scheduled reminders cancelled because the person answered.",
+            registry=self.registry,
+        )
         self.notifications = Counter(
             "psb_notifications_total",
             "Notifications emitted, by channel and kind.",

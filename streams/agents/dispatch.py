@@ -1,9 +1,11 @@
-"""Agent ``dispatch``: a ``SupportOffer`` becomes a ``Notification`` on the channel topic
-of the person's first reachable channel, in their language.
+"""Agent ``dispatch``: holds each ``SupportOffer`` until it is due, then sends the person a
+``Notification`` on their first reachable channel, in their language, naming the scheme of
+their profession; then one reminder, unless they answered.
 
-A person missing from the directory, opted out, or without a reachable channel gets
-nothing; the reason is counted. Dispatch waits for the directory view to be loaded, so a
-restart never mistakes everyone for unknown.
+Whether a person is known, opted out or reachable is decided when the message goes out,
+not when the offer arrived: someone who opts out after an offer was scheduled gets nothing.
+Dispatch delivers nothing until the directory view is loaded, so a restart never mistakes
+everyone for unknown.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from enum import StrEnum
 from typing import Any
 
 from runtime.logging import get_logger
-from schemas import Channel, Notification, NotificationKind, OfferKind, StaffProfile, SupportOffer
+from schemas import (
+    Channel,
+    Notification,
+    NotificationKind,
+    StaffProfile,
+    SupportOffer,
+    SupportResponse,
+)
 from schemas.boundary import derive_id
+from schemas.policy import Policy
 from streams.context import WorkerContext
 from streams.ledger import Ledger
+from streams.policy.routing import scheme_info
+from streams.policy.timing import reminder_due
+from streams.schedule import Pending, Schedule, Stage
 
 log = get_logger("dispatch")
 
@@ -27,11 +40,16 @@ class Skip(StrEnum):
     NO_CHANNEL = "no-channel"
 
 
+KIND_OF_STAGE = {Stage.OFFER: NotificationKind.OFFER, Stage.REMINDER: NotificationKind.REMINDER}
+
+
 def notification_for(
     offer: SupportOffer,
     profile: StaffProfile | None,
     enabled: frozenset[Channel],
     now: datetime,
+    policy: Policy,
+    kind: NotificationKind = NotificationKind.OFFER,
 ) -> Notification | Skip:
     if profile is None:
         return Skip.UNKNOWN_STAFF
@@ -40,7 +58,6 @@ def notification_for(
     contact = next((point for point in profile.channels if point.channel in enabled), None)
     if contact is None:
         return Skip.NO_CHANNEL
-    kind = NotificationKind.REMINDER if offer.kind is OfferKind.REMINDER else NotificationKind.OFFER
     return Notification(
         notification_id=derive_id("ntf", offer.offer_id, kind.value, contact.channel.value),
         offer_id=offer.offer_id,
@@ -51,35 +68,111 @@ def notification_for(
         display_name=profile.display_name,
         language=profile.language,
         profession=profile.profession,
+        scheme=scheme_info(policy, profile.profession, profile.language),
+        policy_version=offer.policy_version,
         created_at=now,
     )
 
 
-def register(ctx: WorkerContext, offers: Any, channel_topics: dict[Channel, Any]) -> None:
-    ledger = Ledger(ctx.app.Table("notifications-made", default=None, key_type=str, value_type=str))
-    metrics = ctx.metrics
+class Dispatcher:
+    """Delivery of due entries; shared by the agent (offers due at once) and the timer."""
 
-    @ctx.app.agent(offers, name="dispatch")
+    def __init__(
+        self, ctx: WorkerContext, schedule: Schedule, sent: Ledger, channels: dict[Channel, Any]
+    ) -> None:
+        self.ctx = ctx
+        self.schedule = schedule
+        self.sent = sent
+        self.channels = channels
+
+    def active_partitions(self) -> set[int]:
+        topic = self.ctx.topics.support_offers
+        return {
+            tp.partition for tp in self.ctx.app.assignor.assigned_actives() if tp.topic == topic
+        }
+
+    async def deliver(self, pending: Pending) -> None:
+        ctx = self.ctx
+        now = ctx.clock()
+        policy = ctx.policy.current
+        kind = KIND_OF_STAGE[pending.stage]
+        profile = ctx.directory.get(pending.offer.staff_ref)
+        outcome = notification_for(pending.offer, profile, ctx.enabled_channels, now, policy, kind)
+        if isinstance(outcome, Skip):
+            ctx.metrics.not_notified.labels(outcome.value).inc()
+            log.info("offer not notified", offer_id=pending.offer.offer_id, reason=outcome.value)
+            self.schedule.remove(pending.offer.offer_id, pending.partition)
+            return
+        if outcome.notification_id in self.sent:
+            ctx.metrics.duplicates.labels("notification").inc()
+        else:
+            self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
+            await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+            ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+        if pending.stage is Stage.OFFER and policy.timing.reminder.enabled:
+            self.schedule.put(
+                Pending(
+                    offer=pending.offer,
+                    stage=Stage.REMINDER,
+                    due_at=reminder_due(now, policy.timing),
+                    partition=pending.partition,
+                )
+            )
+        else:
+            self.schedule.remove(pending.offer.offer_id, pending.partition)
+
+    async def deliver_due(self) -> int:
+        if not self.ctx.directory.ready.is_set():
+            return 0
+        due = self.schedule.due(self.ctx.clock(), self.active_partitions())
+        for pending in sorted(due, key=lambda entry: entry.due_at):
+            try:
+                await self.deliver(pending)
+            except Exception as exc:  # one bad entry must not stop the others
+                log.error("delivery failed", offer_id=pending.offer.offer_id, exc_info=exc)
+        return len(due)
+
+    def answered(self, response: SupportResponse, partition: int) -> None:
+        """Any answer ends the wait for a reminder."""
+        pending = self.schedule.get(response.offer_id)
+        if pending is not None and pending.stage is Stage.REMINDER:
+            self.schedule.remove(response.offer_id, pending.partition)
+            self.ctx.metrics.reminders_cancelled.inc()
+
+
+def register(
+    ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
+) -> Dispatcher:
+    app = ctx.app
+    schedule = Schedule(app.Table("deliveries-pending", default=None, key_type=str, value_type=str))
+    scheduled = Ledger(app.Table("offers-scheduled", default=None, key_type=str, value_type=str))
+    sent = Ledger(app.Table("notifications-made", default=None, key_type=str, value_type=str))
+    dispatcher = Dispatcher(ctx, schedule, sent, channel_topics)
+
+    @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:
-        await ctx.directory.ready.wait()
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
             for event in events:
                 offer: SupportOffer = event.value
-                profile = ctx.directory.get(offer.staff_ref)
-                outcome = notification_for(offer, profile, ctx.enabled_channels, ctx.clock())
-                if isinstance(outcome, Skip):
-                    metrics.not_notified.labels(outcome.value).inc()
-                    log.info("offer not notified", offer_id=offer.offer_id, reason=outcome.value)
+                if offer.offer_id in scheduled:
+                    ctx.metrics.duplicates.labels("scheduled").inc()
                     continue
-                if outcome.notification_id in ledger:
-                    metrics.duplicates.labels("notification").inc()
-                    continue
-                ledger.record(
-                    outcome.notification_id,
-                    outcome.created_at.isoformat(),
-                    event.message.partition,
+                partition = event.message.partition
+                scheduled.record(offer.offer_id, offer.due_at.isoformat(), partition)
+                pending = Pending(
+                    offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition
                 )
-                await channel_topics[outcome.channel].send(
-                    key=outcome.notification_id, value=outcome
-                )
-                metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+                schedule.put(pending)
+                if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
+                    await dispatcher.deliver(pending)
+
+    @app.agent(responses, name="responses")
+    async def responses_agent(stream: Any) -> None:
+        async for event in stream.events():
+            dispatcher.answered(event.value, event.message.partition)
+
+    @app.timer(interval=ctx.worker.scheduler_interval_ms / 1000)  # type: ignore[untyped-decorator]
+    async def deliver_due() -> None:
+        await dispatcher.deliver_due()
+
+    return dispatcher

@@ -1,4 +1,4 @@
-"""Agent ``offers``: one ``SupportOffer`` per staff member a signal names in an offered role.
+"""Agent ``offers``: the policy decides who in a signal is offered support, and when.
 
 Idempotent: the offer id is derived from the incident pseudonym and the staff reference,
 and a ledger table remembers which offers were made, so a replayed or redelivered signal
@@ -7,33 +7,11 @@ never produces a second offer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from schemas import IncidentSignal, StaffRole, SupportOffer
-from schemas.boundary import derive_id
 from streams.context import WorkerContext
 from streams.ledger import Ledger
-
-OFFERED_ROLES: Final = frozenset({StaffRole.REPORTER, StaffRole.INVOLVED})
-
-
-def offer_id_for(incident: str, staff_ref: str) -> str:
-    return derive_id("off", incident, staff_ref)
-
-
-def offers_for(signal: IncidentSignal, now: datetime) -> Iterator[SupportOffer]:
-    for person in signal.staff:
-        if person.role in OFFERED_ROLES:
-            yield SupportOffer(
-                offer_id=offer_id_for(signal.incident, person.staff_ref),
-                incident=signal.incident,
-                staff_ref=person.staff_ref,
-                role=person.role,
-                reported_at=signal.reported_at,
-                created_at=now,
-            )
+from streams.policy.decide import decide
 
 
 def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
@@ -44,7 +22,10 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
     async def offers_agent(stream: Any) -> None:
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
             for event in events:
-                for offer in offers_for(event.value, ctx.clock()):
+                decision = decide(event.value, ctx.policy.current, ctx.clock())
+                for role, reason in decision.suppressed:
+                    metrics.suppressed.labels(role.value, reason.value).inc()
+                for offer in decision.offers:
                     if offer.offer_id in ledger:
                         metrics.duplicates.labels("offer").inc()
                         continue

@@ -20,6 +20,7 @@ def test_demo_shows_offers_arriving_and_leaks_nothing() -> None:
     output = (result.stdout + result.stderr).decode()
     assert result.returncode == 0, output
     assert output.count("offer    → ") == 6
+    assert output.count("reminder → ") == 6
     assert "dead-lettered        1" in output
     assert "support offers       8" in output
     sensitive = (resources.files("peer_support") / "samples" / "sensitive.txt").read_text()

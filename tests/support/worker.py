@@ -33,16 +33,33 @@ def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> 
             "PSB_WORKER_DATA_DIR": str(data_dir),
             "PSB_WORKER_BATCH_WAIT_MS": "10",
             "PSB_LOG_LEVEL": "info",
+            "PSB_WORKER_SCHEDULER_INTERVAL_MS": "200",
+            "PSB_POLICY_RELOAD_INTERVAL_S": "0.5",
         }
     )
     return env
 
 
+IMMEDIATE_POLICY = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "immediate.yaml"
+
+
 class WorkerProcess:
-    def __init__(self, kafka: KafkaSettings, app_id: str, workdir: Path) -> None:
+    """``policy`` defaults to the test policy that sends at once (no delay, no quiet hours,
+    no reminder); pass another file to test timing."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        app_id: str,
+        workdir: Path,
+        policy: Path = IMMEDIATE_POLICY,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log_path = workdir / f"worker-{app_id}-{self.port}.log"
         self.env = worker_env(kafka, app_id, self.port, workdir / f"data-{self.port}")
+        self.env["PSB_POLICY_FILE"] = str(policy)
+        self.env.update(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout: float = 90.0) -> WorkerProcess:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from schemas.boundary import PseudonymKey
+from schemas.policy import Policy, default_policy
 
 KEY = PseudonymKey(b"unit-test-pseudonym-key-0123456789abcdef")
 RECEIVED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -37,3 +38,10 @@ def native_report(**overrides: Any) -> dict[str, Any]:
     }
     report.update(overrides)
     return report
+
+
+def lenient_policy() -> Policy:
+    """The default policy, accepting reports of any age (fixtures are dated)."""
+    policy = default_policy()
+    triggers = policy.triggers.model_copy(update={"max_report_age": timedelta(days=36500)})
+    return policy.model_copy(update={"triggers": triggers})

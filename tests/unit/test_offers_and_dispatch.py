@@ -1,21 +1,26 @@
-"""Who gets an offer, and on which channel the notification goes."""
+"""Who gets an offer under the policy, and how the notification is addressed."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from schemas import (
     Channel,
     ContactPoint,
+    IncidentSignal,
     Language,
     NotificationKind,
     Profession,
     StaffProfile,
+    SupportOffer,
 )
 from schemas.boundary import minimize
 from streams.agents.dispatch import Skip, notification_for
-from streams.agents.offers import offers_for
-from tests.unit.helpers import KEY, RECEIVED_AT, native_report
+from streams.policy.decide import Suppressed, decide
+from tests.unit.helpers import KEY, RECEIVED_AT, lenient_policy, native_report
 
 ALL = frozenset(Channel)
+POLICY = lenient_policy()
 
 
 def profile(**changes: object) -> StaffProfile:
@@ -34,52 +39,93 @@ def profile(**changes: object) -> StaffProfile:
     return StaffProfile.model_validate(data)
 
 
-def offers() -> list[object]:
-    return list(offers_for(minimize(native_report(), KEY), RECEIVED_AT))
+def signal(**changes: object) -> IncidentSignal:
+    return minimize(native_report(**changes), KEY)
+
+
+def first_offer() -> SupportOffer:
+    return decide(signal(), POLICY, RECEIVED_AT).offers[0]
 
 
 def test_reporters_and_involved_get_offers_witnesses_do_not() -> None:
-    made = list(offers_for(minimize(native_report(), KEY), RECEIVED_AT))
-    assert [(offer.staff_ref, offer.role.value) for offer in made] == [
+    decision = decide(signal(), POLICY, RECEIVED_AT)
+    assert [(offer.staff_ref, offer.role.value) for offer in decision.offers] == [
         ("emp-1", "reporter"),
         ("emp-2", "involved"),
     ]
+    assert [(role.value, reason) for role, reason in decision.suppressed] == [
+        ("witness", Suppressed.ROLE)
+    ]
+    assert {offer.policy_version for offer in decision.offers} == {POLICY.version}
 
 
 def test_offer_ids_are_stable_per_incident_and_person() -> None:
-    first = [offer.offer_id for offer in offers_for(minimize(native_report(), KEY), RECEIVED_AT)]
-    again = [offer.offer_id for offer in offers_for(minimize(native_report(), KEY), RECEIVED_AT)]
-    other = [
-        offer.offer_id
-        for offer in offers_for(minimize(native_report(report_id="AV-2"), KEY), RECEIVED_AT)
-    ]
+    first = [offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT).offers]
+    again = [offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT).offers]
+    other = [o.offer_id for o in decide(signal(report_id="AV-2"), POLICY, RECEIVED_AT).offers]
     assert first == again
     assert not set(first) & set(other)
 
 
-def test_first_enabled_channel_in_the_persons_language() -> None:
-    offer = next(offers_for(minimize(native_report(), KEY), RECEIVED_AT))
-    note = notification_for(offer, profile(), ALL, RECEIVED_AT)
+def test_first_enabled_channel_in_the_persons_language_with_their_scheme() -> None:
+    note = notification_for(first_offer(), profile(), ALL, RECEIVED_AT, POLICY)
     assert not isinstance(note, Skip)
     assert (note.channel, note.address, note.language) == (Channel.SLACK, "U0123ABCD", Language.NN)
     assert note.kind is NotificationKind.OFFER
-    fallback = notification_for(offer, profile(), frozenset({Channel.EMAIL}), RECEIVED_AT)
+    assert note.scheme is not None and note.scheme.scheme_id == "arbeidsgiver"
+    assert note.scheme.name == "Kollegastøtte i helseføretaket"  # Nynorsk
+    fallback = notification_for(
+        first_offer(), profile(), frozenset({Channel.EMAIL}), RECEIVED_AT, POLICY
+    )
     assert not isinstance(fallback, Skip) and fallback.channel is Channel.EMAIL
     assert fallback.notification_id != note.notification_id
 
 
+def test_doctors_get_their_associations_scheme_in_english() -> None:
+    doctor = profile(profession=Profession.PHYSICIAN, language=Language.EN)
+    note = notification_for(first_offer(), doctor, ALL, RECEIVED_AT, POLICY)
+    assert not isinstance(note, Skip) and note.scheme is not None
+    assert note.scheme.scheme_id == "legeforeningen"
+    assert note.scheme.name == "The Norwegian Medical Association's peer support scheme"
+    assert [r.contact for r in note.scheme.resources] == [
+        "via your manager or the intranet (example)",
+        "116 123",
+    ]
+
+
+def test_a_reminder_is_a_different_notification() -> None:
+    offer = first_offer()
+    first = notification_for(offer, profile(), ALL, RECEIVED_AT, POLICY)
+    reminder = notification_for(
+        offer, profile(), ALL, RECEIVED_AT, POLICY, NotificationKind.REMINDER
+    )
+    assert not isinstance(first, Skip) and not isinstance(reminder, Skip)
+    assert reminder.kind is NotificationKind.REMINDER
+    assert reminder.notification_id != first.notification_id
+
+
 def test_unknown_opted_out_and_unreachable_people_are_skipped() -> None:
-    offer = next(offers_for(minimize(native_report(), KEY), RECEIVED_AT))
-    assert notification_for(offer, None, ALL, RECEIVED_AT) is Skip.UNKNOWN_STAFF
-    assert notification_for(offer, profile(opted_out=True), ALL, RECEIVED_AT) is Skip.OPTED_OUT
-    assert notification_for(offer, profile(channels=()), ALL, RECEIVED_AT) is Skip.NO_CHANNEL
+    offer = first_offer()
+    assert notification_for(offer, None, ALL, RECEIVED_AT, POLICY) is Skip.UNKNOWN_STAFF
+    assert (
+        notification_for(offer, profile(opted_out=True), ALL, RECEIVED_AT, POLICY) is Skip.OPTED_OUT
+    )
+    assert (
+        notification_for(offer, profile(channels=()), ALL, RECEIVED_AT, POLICY) is Skip.NO_CHANNEL
+    )
     only_sms = frozenset({Channel.SMS})
-    assert notification_for(offer, profile(), only_sms, RECEIVED_AT) is Skip.NO_CHANNEL
+    assert notification_for(offer, profile(), only_sms, RECEIVED_AT, POLICY) is Skip.NO_CHANNEL
 
 
 def test_notification_carries_nothing_about_the_incident() -> None:
-    offer = next(offers_for(minimize(native_report(), KEY), RECEIVED_AT))
-    note = notification_for(offer, profile(), ALL, RECEIVED_AT)
+    offer = first_offer()
+    note = notification_for(offer, profile(), ALL, RECEIVED_AT, POLICY)
     text = note.model_dump_json() if not isinstance(note, Skip) else ""
-    for incident_detail in (offer.incident, "MED-3", "medication", "2026-11-20", "moderate"):
-        assert incident_detail not in text
+    for detail in (offer.incident, "MED-3", "medication", "2026-11-20", "moderate", "AV-1"):
+        assert detail not in text
+
+
+def test_offer_is_due_after_the_delay() -> None:
+    offer = first_offer()
+    assert offer.due_at >= offer.reported_at + POLICY.timing.delay
+    assert offer.due_at - RECEIVED_AT < timedelta(days=1)

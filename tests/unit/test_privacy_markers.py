@@ -24,9 +24,9 @@ from runtime.logging import configure, get_logger
 from schemas import Channel, ContactPoint, Profession, StaffProfile
 from schemas.boundary import BoundaryError, minimize
 from streams.agents.dispatch import notification_for
-from streams.agents.offers import offers_for
 from streams.dead_letters import from_boundary_error
-from tests.unit.helpers import KEY, RECEIVED_AT, fixture, native_report
+from streams.policy.decide import decide
+from tests.unit.helpers import KEY, RECEIVED_AT, fixture, lenient_policy, native_report
 
 SUFFIX = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=12, max_size=12)
 PROSE = st.sampled_from(
@@ -148,10 +148,11 @@ def everything_that_comes_out(document: dict[str, Any]) -> str:
 
     signal = minimize(json.dumps(document).encode(), KEY, received_at=RECEIVED_AT)
     outputs.append(signal.model_dump_json())
-    for number, offer in enumerate(offers_for(signal, RECEIVED_AT)):
+    policy = lenient_policy()
+    for number, offer in enumerate(decide(signal, policy, RECEIVED_AT).offers):
         outputs.append(offer.model_dump_json())
         note = notification_for(
-            offer, profile_for(offer.staff_ref, number), frozenset(Channel), RECEIVED_AT
+            offer, profile_for(offer.staff_ref, number), frozenset(Channel), RECEIVED_AT, policy
         )
         outputs.append(note.model_dump_json() if not isinstance(note, str) else note)
 

@@ -1,0 +1,261 @@
+"""The quality department's policy: who is offered peer support, when, and by which scheme.
+
+One YAML file (see ``default.yaml``), validated by these models. Every offer carries the
+``version`` of the policy that produced it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Final, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from schemas.base import Contract
+from schemas.codes import Channel, Code, ConfigText, Language, Profession, Severity
+from schemas.staff import ADDRESS_DESCRIPTIONS, address_is_valid
+
+_DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: Any) -> Any:
+    """``"90m"``, ``"2h"``, ``"3d"`` (or anything pydantic reads as a timedelta)."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError("use a number and a unit: s, m, h or d (for example 2h or 3d)")
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as ``datetime.weekday()``."""
+        return list(Weekday).index(self)
+
+
+class Localized(Contract):
+    """A text in Norwegian Bokmål, and optionally Nynorsk and English (else Bokmål is used)."""
+
+    nb: ConfigText
+    nn: ConfigText | None = None
+    en: ConfigText | None = None
+
+    def text(self, language: Language) -> str:
+        return getattr(self, language.value) or self.nb
+
+
+class CodeFilter(Contract):
+    """Codes to include (empty: all) and codes to exclude (wins over include)."""
+
+    include: tuple[Code, ...] = ()
+    exclude: tuple[Code, ...] = ()
+
+    def admits(self, code: str | None) -> bool:
+        if code is not None and code in self.exclude:
+            return False
+        return not self.include or code in self.include
+
+    def admits_any(self, codes: tuple[str, ...]) -> bool:
+        if any(code in self.exclude for code in codes):
+            return False
+        return not self.include or any(code in self.include for code in codes)
+
+
+class Triggers(Contract):
+    minimum_severity: Severity = Severity.NONE
+    unknown_severity: bool = Field(
+        True, description="Offer support when a report states no severity."
+    )
+    near_misses: bool = Field(True, description="Offer support after near misses too.")
+    max_report_age: Duration = Field(
+        timedelta(days=14),
+        description="Reports older than this (a backfill, a late replay) produce no offers.",
+    )
+    categories: CodeFilter = CodeFilter()
+    units: CodeFilter = CodeFilter()
+
+
+class Roles(Contract):
+    reporter: bool = True
+    involved: bool = True
+    witness: bool = False
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if not (self.reporter or self.involved or self.witness):
+            raise ValueError("offer support to at least one role: reporter, involved or witness")
+        return self
+
+
+class QuietHours(Contract):
+    """Local times between which nothing is sent; may wrap midnight (21:00 to 07:30)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("quiet hours need different start and end times")
+        return self
+
+
+class Reminder(Contract):
+    enabled: bool = True
+    after: Duration = Field(timedelta(days=3), description="Wait after the offer was sent.")
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("the reminder must come after the offer: use a positive duration")
+        return value
+
+
+class WorkingHours(Contract):
+    days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
+    start: time = time(8, 0)
+    end: time = time(16, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.days:
+            raise ValueError("working hours need at least one day")
+        if self.end <= self.start:
+            raise ValueError("working hours must end after they start, on the same day")
+        return self
+
+
+class Timing(Contract):
+    timezone: str = "Europe/Oslo"
+    delay: Duration = Field(
+        timedelta(hours=1), description="Wait after the report before the offer goes out."
+    )
+    quiet_hours: QuietHours | None = QuietHours(start=time(21, 0), end=time(7, 30))
+    reminder: Reminder = Reminder()
+    working_hours: WorkingHours = WorkingHours()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("use an IANA time zone name such as Europe/Oslo") from None
+        return value
+
+    @field_validator("delay")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("the delay cannot be negative")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Resource(Contract):
+    """Help offered to everyone, also to those who decline peer support."""
+
+    name: Localized
+    contact: ConfigText
+
+
+class Coordinator(Contract):
+    """Where accepted offers go when no supporter is free."""
+
+    channel: Channel
+    address: ConfigText
+
+    @model_validator(mode="after")
+    def _address_fits_channel(self) -> Self:
+        if not address_is_valid(self.channel, self.address):
+            raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.channel]}")
+        return self
+
+
+class Scheme(Contract):
+    id: Code
+    name: Localized
+    professions: tuple[Profession, ...] = ()
+    default: bool = Field(False, description="Serves every profession no other scheme names.")
+    owner: ConfigText
+    contact: ConfigText
+    coordinator: Coordinator | None = None
+    resources: tuple[Resource, ...] = ()
+    first_contact_within: Duration = Field(
+        timedelta(hours=24), description="Target time to first contact, in working hours."
+    )
+
+
+class SupporterSelection(Contract):
+    """How a peer supporter is chosen. The person's own line manager is never chosen."""
+
+    same_profession: bool = True
+    other_unit: bool = True
+
+
+class Policy(Contract):
+    version: Code
+    owner: ConfigText
+    triggers: Triggers = Triggers()
+    roles: Roles = Roles()
+    timing: Timing = Timing()
+    schemes: Annotated[tuple[Scheme, ...], Field(min_length=1)]
+    supporter_selection: SupporterSelection = SupporterSelection()
+
+    @model_validator(mode="after")
+    def _every_profession_has_one_scheme(self) -> Self:
+        ids = [scheme.id for scheme in self.schemes]
+        repeated = sorted({scheme_id for scheme_id in ids if ids.count(scheme_id) > 1})
+        if repeated:
+            raise ValueError(f"scheme ids must be unique; repeated: {', '.join(repeated)}")
+        defaults = [scheme.id for scheme in self.schemes if scheme.default]
+        if len(defaults) > 1:
+            raise ValueError(
+                f"at most one scheme can be the default; defaults: {', '.join(defaults)}"
+            )
+        claimed: dict[Profession, str] = {}
+        for scheme in self.schemes:
+            for profession in scheme.professions:
+                if profession in claimed:
+                    raise ValueError(
+                        f"profession {profession.value} is in two schemes "
+                        f"({claimed[profession]} and {scheme.id}); give it to one"
+                    )
+                claimed[profession] = scheme.id
+        uncovered = [p.value for p in Profession if p not in claimed]
+        if uncovered and not defaults:
+            raise ValueError(
+                "no scheme serves " + ", ".join(uncovered) + "; add them to a scheme "
+                "or mark one scheme with default: true"
+            )
+        return self
+
+    def scheme_for(self, profession: Profession) -> Scheme:
+        for scheme in self.schemes:
+            if profession in scheme.professions:
+                return scheme
+        return next(scheme for scheme in self.schemes if scheme.default)
+
+    def scheme(self, scheme_id: str) -> Scheme | None:
+        return next((scheme for scheme in self.schemes if scheme.id == scheme_id), None)

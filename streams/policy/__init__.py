@@ -1,0 +1,1 @@
+"""Applying the quality department's policy: triggers, timing, scheme routing, supporters."""
