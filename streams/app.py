@@ -113,6 +113,8 @@ def create_app(
 
     @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:
-        ctx.policy.reload_if_changed()
+        if ctx.policy.reload_if_changed():
+            ctx.metrics.policy_info.clear()
+        ctx.metrics.policy_info.labels(ctx.policy.current.version).set(1)
 
     return ctx

@@ -3,7 +3,7 @@ never anything taken from a report or a person."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class WorkerMetrics:
@@ -39,6 +39,18 @@ class WorkerMetrics:
         self.reminders_cancelled = Counter(
             "psb_reminders_cancelled_total",
             "Scheduled reminders cancelled because the person answered.",
+            registry=self.registry,
+        )
+        self.scheduled = Gauge(
+            "psb_scheduled",
+            "Offers and reminders waiting to go out on this worker, by stage.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.policy_info = Gauge(
+            "psb_policy_info",
+            "The policy in force (value 1), labelled with its version.",
+            ["policy_version"],
             registry=self.registry,
         )
         self.notifications = Counter(

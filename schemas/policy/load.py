@@ -159,6 +159,8 @@ def _problem(root: yaml.Node, error: Any) -> Problem:
         message = f"unknown key; allowed here: {allowed}"
     elif kind == "missing":
         message = "required key is missing"
+    elif kind == "too_short" and loc == ("schemes",):
+        message = "list at least one scheme"
     elif kind == "string_pattern_mismatch":
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         message = _PATTERN_HINTS.get(pattern, message)

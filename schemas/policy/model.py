@@ -35,6 +35,15 @@ def _duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def format_duration(value: timedelta) -> str:
+    """The way the policy file writes it: ``2h``, ``3d``, ``90m``, ``4s``."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{int(seconds // _UNIT_SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
 class Weekday(StrEnum):
     MON = "mon"
     TUE = "tue"

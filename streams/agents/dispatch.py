@@ -121,7 +121,13 @@ class Dispatcher:
         else:
             self.schedule.remove(pending.offer.offer_id, pending.partition)
 
+    def count_waiting(self) -> None:
+        stages = [pending.stage for pending in self.schedule.entries()]
+        for stage in Stage:
+            self.ctx.metrics.scheduled.labels(stage.value).set(stages.count(stage))
+
     async def deliver_due(self) -> int:
+        self.count_waiting()
         if not self.ctx.directory.ready.is_set():
             return 0
         due = self.schedule.due(self.ctx.clock(), self.active_partitions())

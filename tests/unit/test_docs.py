@@ -23,3 +23,15 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     text = README.read_text(encoding="utf-8")
     quick_start = text.split("## Quick start", 1)[1].split("```", 2)[1]
     assert quick_start.strip().splitlines()[1:] == ["make demo", "make test"]
+
+
+def test_readme_example_policy_is_valid() -> None:
+    from schemas.policy import parse_policy
+
+    text = README.read_text(encoding="utf-8")
+    block = text.split("<!-- example-policy:start -->", 1)[1].split("<!-- example-policy:end -->")[
+        0
+    ]
+    yaml_text = block.strip().removeprefix("```yaml").removesuffix("```")
+    policy = parse_policy(yaml_text, "README example")
+    assert policy.version == "2026-12-01.1"

@@ -1,0 +1,79 @@
+"""``peer-support policy check`` and ``peer-support policy simulate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from peer_support.simulate import read_directory, render, simulate
+from schemas.policy import Policy, PolicyError, load_policy
+from schemas.policy.model import format_duration
+
+policy_app = typer.Typer(help="Check and try out a policy file.", no_args_is_help=True)
+
+EXIT_INVALID = 2
+
+
+def load_or_exit(file: Path) -> Policy:
+    try:
+        return load_policy(file)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            typer.echo(problem.render(exc.source), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s); the policy was not accepted", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@policy_app.command("check")
+def check(file: Annotated[Path, typer.Argument(help="The policy YAML file.")]) -> None:
+    """Validate a policy: exit 0 with a summary, or exit 2 listing every problem."""
+    policy = load_or_exit(file)
+    roles = [name for name in ("reporter", "involved", "witness") if getattr(policy.roles, name)]
+    reminder = policy.timing.reminder
+    typer.echo(f"policy {policy.version} is valid (owner: {policy.owner})")
+    typer.echo(f"  offered to: {', '.join(roles)}")
+    typer.echo(
+        f"  minimum severity: {policy.triggers.minimum_severity.value}; "
+        f"near misses: {'yes' if policy.triggers.near_misses else 'no'}"
+    )
+    quiet = policy.timing.quiet_hours
+    typer.echo(
+        f"  delay {format_duration(policy.timing.delay)}; quiet hours "
+        + (f"{quiet.start:%H:%M}-{quiet.end:%H:%M}" if quiet else "none")
+        + f" ({policy.timing.timezone}); reminder "
+        + (f"after {format_duration(reminder.after)}" if reminder.enabled else "off")
+    )
+    for scheme in policy.schemes:
+        serves = (
+            "everyone else" if scheme.default else ", ".join(p.value for p in scheme.professions)
+        )
+        typer.echo(f"  scheme {scheme.id}: {serves}")
+
+
+@policy_app.command("simulate")
+def simulate_command(
+    file: Annotated[Path, typer.Argument(help="The policy YAML file.")],
+    reports: Annotated[Path, typer.Option(help="Past reports, one JSON document per line.")],
+    directory: Annotated[
+        Path | None, typer.Option(help="Staff directory, one StaffProfile JSON per line.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Dry run: what the policy would have sent for past reports. Sends nothing; prints
+    counts and codes only."""
+    policy = load_or_exit(file)
+    profiles = None
+    if directory is not None:
+        profiles, invalid = read_directory(directory.read_text(encoding="utf-8").splitlines())
+        if invalid:
+            typer.echo(f"note: {invalid} directory line(s) were not valid profiles", err=True)
+    with reports.open("rb") as lines:
+        result = simulate(policy, lines, profiles)
+    if as_json:
+        typer.echo(json.dumps({"policy_version": policy.version, **result.as_dict()}, indent=2))
+    else:
+        typer.echo(f"policy {policy.version}: dry run over {reports.name}")
+        typer.echo(render(result, with_directory=profiles is not None))

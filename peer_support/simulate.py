@@ -1,0 +1,143 @@
+"""``peer-support policy simulate``: what a policy would have sent for a file of past reports.
+
+Nothing is sent and nothing is stored. Each report is judged as if it had just arrived (so
+``max_report_age`` does not rule out a historical file). The result holds counts and codes
+only (schemes, roles, channels, unit codes, reason codes): no person and no report content.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas import Channel, StaffProfile
+from schemas.boundary import BoundaryError, PseudonymKey, minimize
+from schemas.policy import Policy
+from streams.agents.dispatch import Skip, notification_for
+from streams.policy.decide import decide
+
+MAX_LISTED_LINES = 100
+
+
+@dataclass
+class Simulation:
+    reports: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    refused_lines: list[int] = field(default_factory=list)
+    offers: int = 0
+    repeated_offers: int = 0
+    by_role: Counter[str] = field(default_factory=Counter)
+    by_unit: Counter[str] = field(default_factory=Counter)
+    by_scheme: Counter[str] = field(default_factory=Counter)
+    by_channel: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
+    not_notified: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reports": self.reports,
+            "refused": dict(self.refused),
+            "refused_lines": self.refused_lines[:MAX_LISTED_LINES],
+            "offers": self.offers,
+            "repeated_offers": self.repeated_offers,
+            "offers_by_role": dict(self.by_role),
+            "offers_by_unit": dict(self.by_unit),
+            "notifications_by_scheme": dict(self.by_scheme),
+            "notifications_by_channel": dict(self.by_channel),
+            "suppressed": dict(self.suppressed),
+            "not_notified": dict(self.not_notified),
+        }
+
+
+def read_directory(lines: Iterable[str]) -> tuple[dict[str, StaffProfile], int]:
+    """Profiles by staff reference, and how many lines were not valid profiles."""
+    profiles: dict[str, StaffProfile] = {}
+    invalid = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            profile = StaffProfile.model_validate_json(line)
+        except ValidationError:
+            invalid += 1
+            continue
+        profiles[profile.staff_ref] = profile
+    return profiles, invalid
+
+
+def simulate(
+    policy: Policy,
+    report_lines: Iterable[bytes],
+    directory: dict[str, StaffProfile] | None,
+    channels: frozenset[Channel] = frozenset(Channel) - {Channel.OUTBOX},
+) -> Simulation:
+    key = PseudonymKey(secrets.token_bytes(32))  # only to tell repeated reports apart
+    result = Simulation()
+    seen: set[str] = set()
+    for number, line in enumerate(report_lines, start=1):
+        if not line.strip():
+            continue
+        result.reports += 1
+        try:
+            signal = minimize(line, key)
+        except BoundaryError as error:
+            result.refused[error.reason.value] += 1
+            result.refused_lines.append(number)
+            continue
+        decision = decide(signal, policy, signal.reported_at)
+        for role, reason in decision.suppressed:
+            result.suppressed[f"{role.value}:{reason.value}"] += 1
+        for offer in decision.offers:
+            if offer.offer_id in seen:
+                result.repeated_offers += 1
+                continue
+            seen.add(offer.offer_id)
+            result.offers += 1
+            result.by_role[offer.role.value] += 1
+            result.by_unit[signal.unit_code or "(none)"] += 1
+            if directory is None:
+                continue
+            outcome = notification_for(
+                offer, directory.get(offer.staff_ref), channels, offer.due_at, policy
+            )
+            if isinstance(outcome, Skip):
+                result.not_notified[outcome.value] += 1
+                continue
+            result.by_channel[outcome.channel.value] += 1
+            result.by_scheme[outcome.scheme.scheme_id if outcome.scheme else "(none)"] += 1
+    return result
+
+
+def render(result: Simulation, with_directory: bool) -> str:
+    def block(title: str, counts: Counter[str]) -> list[str]:
+        rows = [f"  {name:<40} {count:>7}" for name, count in counts.most_common()]
+        return [title, *(rows or ["  (none)"])]
+
+    lines = [
+        f"reports read              {result.reports:>7}",
+        f"  refused (not accepted)  {sum(result.refused.values()):>7}",
+        f"offers that would be made {result.offers:>7}",
+        f"  repeated reports, no second offer {result.repeated_offers:>4}",
+        "",
+        *block("offers by role", result.by_role),
+        *block("offers by unit of the report", result.by_unit),
+        *block("people left out, by role:reason", result.suppressed),
+        *block("reports refused, by reason", result.refused),
+    ]
+    if with_directory:
+        lines += [
+            *block("notifications by scheme", result.by_scheme),
+            *block("notifications by channel", result.by_channel),
+            *block("offers without a notification, by reason", result.not_notified),
+        ]
+    else:
+        lines.append("(no --directory: schemes and channels are not simulated)")
+    if result.refused_lines:
+        shown = ", ".join(str(n) for n in result.refused_lines[:MAX_LISTED_LINES])
+        lines.append(f"refused lines: {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""``peer-support policy check`` and ``policy simulate`` as a quality department runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+SAMPLES = Path(str(resources.files("peer_support") / "samples"))
+DEFAULT = Path(str(resources.files("schemas.policy") / "default-policy.yaml"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "peer_support", "policy", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_accepts_the_default_policy_with_a_summary() -> None:
+    result = run("check", str(DEFAULT))
+    assert result.returncode == 0, result.stderr
+    assert "policy default-2026-11 is valid" in result.stdout
+    assert "delay 2h; quiet hours 21:00-07:30 (Europe/Oslo); reminder after 3d" in result.stdout
+    assert "scheme arbeidsgiver: everyone else" in result.stdout
+
+
+def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "policy.yaml"
+    broken.write_text(
+        DEFAULT.read_text()
+        .replace("minimum_severity: none", "minimum_severity: high")
+        .replace("delay: 2h", "delay: later")
+    )
+    result = run("check", str(broken))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{broken}:16: triggers.minimum_severity: Input should be 'none'")
+    assert lines[1] == (
+        f"{broken}:34: timing.delay: use a number and a unit: s, m, h or d (for example 2h or 3d)"
+    )
+    assert lines[2] == "2 problem(s); the policy was not accepted"
+
+
+def test_simulate_counts_what_would_have_been_sent_and_shows_no_content() -> None:
+    result = run(
+        "simulate",
+        str(SAMPLES / "demo-policy.yaml"),
+        "--reports",
+        str(SAMPLES / "past-reports.ndjson"),
+        "--directory",
+        str(SAMPLES / "staff.ndjson"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["reports"] == 5
+    assert figures["refused"] == {"invalid-json": 1}
+    assert figures["offers"] == 8
+    assert figures["offers_by_role"] == {"reporter": 4, "involved": 4}
+    assert figures["notifications_by_scheme"] == {
+        "arbeidsgiver": 3,
+        "legeforeningen": 2,
+        "psykologforeningen": 1,
+    }
+    assert figures["notifications_by_channel"] == {"email": 3, "sms": 1, "slack": 1, "webhook": 1}
+    assert figures["not_notified"] == {"opted-out": 1, "unknown-staff": 1}
+    assert figures["suppressed"] == {"witness:role": 2}
+    sensitive = (SAMPLES / "sensitive.txt").read_text().splitlines()
+    staff = [json.loads(line) for line in (SAMPLES / "staff.ndjson").read_text().splitlines()]
+    personal = [p["staff_ref"] for p in staff] + [p["display_name"] for p in staff]
+    for term in [*sensitive, *personal]:
+        assert term not in result.stdout
+
+
+def test_simulate_without_a_directory_and_as_a_table(tmp_path: Path) -> None:
+    strict = tmp_path / "policy.yaml"
+    strict.write_text(
+        (SAMPLES / "demo-policy.yaml")
+        .read_text()
+        .replace("minimum_severity: none", "minimum_severity: severe")
+    )
+    result = run("simulate", str(strict), "--reports", str(SAMPLES / "past-reports.ndjson"))
+    assert result.returncode == 0, result.stderr
+    assert "offers that would be made       4" in result.stdout  # severe, or unknown
+    assert "(no --directory: schemes and channels are not simulated)" in result.stdout
+    assert "reporter:below-minimum-severity" in result.stdout
