@@ -12,13 +12,13 @@ from typing import Annotated, Final, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from schemas.base import Incoming
-from schemas.codes import StaffRole
+from schemas.codes import Code, Identifier, StaffRole
 
 NATIVE_FORMAT_ID: Final = "peer-support-bridge/incident-report"
 
 
 class NativeStaff(Incoming):
-    staff_ref: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    staff_ref: Identifier
     role: StaffRole
 
 
@@ -28,7 +28,7 @@ class NativeIncidentReport(Incoming):
     format: Literal["peer-support-bridge/incident-report"]
     version: Literal[1]
     report_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    source_system: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    source_system: Code
     reported_at: AwareDatetime
     occurred_at: AwareDatetime | None = None
     unit_code: str | None = None

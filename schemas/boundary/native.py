@@ -6,17 +6,14 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
-from schemas.boundary.errors import BoundaryError, field_names, validate_as
+from schemas.boundary.errors import field_names, validate_as
 from schemas.boundary.pseudonym import PseudonymKey
 from schemas.codes import (
     Seriousness,
     Severity,
     SourceFormat,
     code_lookup,
-    is_code,
-    is_identifier,
 )
-from schemas.dead_letter import Reason
 from schemas.report import NativeIncidentReport
 from schemas.signal import IncidentSignal
 
@@ -27,13 +24,6 @@ _FIELDS: Final = field_names(NativeIncidentReport)
 
 def minimize_native(document: Mapping[str, Any], key: PseudonymKey) -> IncidentSignal:
     report = validate_as(NativeIncidentReport, document, _FIELDS, SourceFormat.NATIVE)
-    if not is_code(report.source_system):
-        raise BoundaryError(Reason.INVALID_IDENTIFIER, "source_system", SourceFormat.NATIVE)
-    for index, person in enumerate(report.staff):
-        if not is_identifier(person.staff_ref):
-            raise BoundaryError(
-                Reason.INVALID_IDENTIFIER, f"staff.{index}.staff_ref", SourceFormat.NATIVE
-            )
     return build_signal(
         key=key,
         source_format=SourceFormat.NATIVE,
