@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test install lint typecheck unit integration schemas docs lock clean
+.PHONY: demo test install lint typecheck unit integration schemas docs lock bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
+
+# Speed and memory beside a baseline, on the embedded broker; writes bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 # After changing a contract: rewrite schemas/jsonschema/*.json (a test checks they match).
 schemas: $(STAMP)

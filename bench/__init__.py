@@ -1,0 +1,1 @@
+"""``make bench``: speed and memory of the bridge beside a baseline, in one run."""
