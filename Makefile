@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test install lint typecheck unit integration schemas docs lock bench clean
+.PHONY: demo test install lint typecheck unit integration schemas docs chart-docs lock bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ schemas: $(STAMP)
 # After adding or changing a setting: rewrite the settings table in README.md.
 docs: $(STAMP)
 	$(BIN)/python -m runtime.settings_doc README.md
+
+# After changing the chart's values.yaml: rewrite the table of values in its README.
+chart-docs: $(STAMP)
+	$(BIN)/python -m tests.support.chart_params
 
 # Re-resolve every dependency to its newest allowed release and pin the result.
 lock:

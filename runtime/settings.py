@@ -120,7 +120,7 @@ class WorkerSettings(PsbSettings):
         1000,
         ge=10,
         le=60_000,
-        description="How often scheduled offers and reminders are due-checked.",
+        description="How often scheduled offers and reminders are checked for being due.",
     )
     channels: str = Field(
         "email,sms,teams,slack,webhook",

@@ -1,0 +1,409 @@
+"""The Helm chart rendered by the real Helm engine, for the default values and every value set in
+the chart's `ci/` folder, checked the way a cluster (and an operator) would see it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from cloudcoil.models.keda import v1alpha1 as keda
+from cloudcoil.models.prometheus_operator import v1 as prometheus
+from pydantic import BaseModel
+
+from runtime.settings_doc import variables
+from tests.support import chart
+from tests.support.chart import FULLNAME, container_of, containers, find, kn, render, value_set
+
+KUBERNETES_VERSION = kubernetes_validate.utils.latest_version()
+VALUE_SETS = chart.value_set_names()
+CRD_MODELS: dict[str, type[BaseModel]] = {
+    "ScaledObject": keda.ScaledObject,
+    "TriggerAuthentication": keda.TriggerAuthentication,
+    "ServiceMonitor": prometheus.ServiceMonitor,
+}
+CHANNELS = ["email", "sms", "teams", "slack", "webhook"]
+
+
+@pytest.fixture(scope="module", params=VALUE_SETS)
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, render(value_set(request.param))
+
+
+def validate_crd(obj: dict[str, Any]) -> None:
+    """Against the pydantic models generated from the KEDA and Prometheus Operator CRD schemas;
+    those ignore unknown fields, so a round trip that loses a field is an error too."""
+    model = CRD_MODELS[obj["kind"]].model_validate(obj)
+    again = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    assert again == obj, f"{kn(obj)} has fields its CRD does not define"
+
+
+def test_every_value_set_is_lint_clean() -> None:
+    for name in VALUE_SETS:
+        report = chart.lint(value_set(name))
+        problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+        assert not problems, f"{name}: {problems}"
+
+
+def test_every_manifest_validates_against_kubernetes_schemas(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    name, objects = rendered
+    assert objects, f"{name} rendered nothing"
+    for obj in objects:
+        if obj["kind"] in CRD_MODELS:
+            validate_crd(obj)
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.path)
+            pytest.fail(f"{name}: {kn(obj)} at {path}: {exc.message}")
+
+
+def test_schema_validation_catches_a_wrong_manifest() -> None:
+    """The validators used above do refuse bad objects (so a pass means something)."""
+    deployment = copy.deepcopy(find(render({}), "Deployment", f"{FULLNAME}-worker"))
+    deployment["spec"]["replicas"] = "one"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    deployment["spec"]["replicas"] = 1
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    scaled = copy.deepcopy(find(render(value_set("full")), "ScaledObject", f"{FULLNAME}-worker"))
+    scaled["spec"]["maxReplicaCounts"] = 3
+    with pytest.raises(AssertionError, match="fields its CRD does not define"):
+        validate_crd(scaled)
+    scaled = copy.deepcopy(find(render(value_set("full")), "ScaledObject", f"{FULLNAME}-worker"))
+    scaled["spec"]["minReplicaCount"] = "none"
+    with pytest.raises(ValueError, match="minReplicaCount"):
+        validate_crd(scaled)
+
+
+def test_pods_run_restricted(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    """Non-root, read-only root filesystem, no privilege escalation, no capabilities, the
+    runtime's seccomp profile, no API token: Pod Security Standards 'restricted'."""
+    name, objects = rendered
+    found = list(containers(objects))
+    assert found, name
+    for container in found:
+        pod, ctx = container.pod["spec"], container.spec["securityContext"]
+        where = f"{name}: {container.name}"
+        assert pod["securityContext"]["runAsNonRoot"] is True, where
+        assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] > 0, where
+        assert ctx["readOnlyRootFilesystem"] is True, where
+        assert ctx["allowPrivilegeEscalation"] is False, where
+        assert ctx["privileged"] is False, where
+        assert ctx["capabilities"]["drop"] == ["ALL"] and "add" not in ctx["capabilities"], where
+        assert ctx["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert pod["automountServiceAccountToken"] is False, where
+        assert not any(v.get("hostPath") for v in pod.get("volumes", [])), (
+            f"{where} mounts a host path"
+        )
+        # with a read-only root, everything the process writes needs a volume
+        assert container.mount_for("/tmp"), f"{where}: /tmp is not writable"
+        data_dir = container.literal("PSB_WORKER_DATA_DIR")
+        if data_dir is not None:
+            mount = container.mount_for(data_dir)
+            assert mount and "emptyDir" in container.volume(mount["name"]), where
+
+
+def test_probes_hit_the_port_the_process_listens_on(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    name, objects = rendered
+    port_setting = {
+        "worker": "PSB_WORKER_WEB_PORT",
+        "ingest": "PSB_INGEST_PORT",
+        "sink": "PSB_SINK_HEALTH_PORT",
+        "answers": "PSB_ANSWERS_PORT",
+    }
+    for container in containers(objects):
+        if container.workload["kind"] != "Deployment":
+            continue
+        where = f"{name}: {container.name}"
+        (port,) = container.spec["ports"]
+        assert str(port["containerPort"]) == container.literal(port_setting[container.spec["name"]])
+        for probe, path in [
+            ("livenessProbe", "/health/live"),
+            ("readinessProbe", "/health/ready"),
+            ("startupProbe", "/health/live"),
+        ]:
+            get = container.spec[probe]["httpGet"]
+            assert (get["path"], get["port"]) == (path, port["name"]), f"{where} {probe}"
+
+
+def test_no_secret_value_is_ever_rendered() -> None:
+    """The chart creates no Secret, puts no secret setting into a literal env value or a
+    ConfigMap, and every secret setting is a secretKeyRef to an existing Secret."""
+    secret_names = {v.name for v in variables() if v.secret}
+    values = chart.with_every_secret_reference(value_set("full"))
+    for name, secret in [("PSB_SMTP_PASSWORD", "smtp"), ("PSB_TEAMS_WORKFLOW_URL", "teams")]:
+        values["sinks"]["channels"]["email"]["secretEnv"][name] = {"name": secret, "key": "k"}
+    objects = render(values)
+    assert not [kn(o) for o in objects if o["kind"] == "Secret"]
+    seen_refs = set()
+    for container in containers(objects):
+        for env_name, entry in container.env.items():
+            if env_name in secret_names or env_name in {"PSB_SMTP_PASSWORD"}:
+                assert "value" not in entry, f"{container.name}: {env_name} as a literal"
+                seen_refs.add(env_name)
+    assert {"PSB_PSEUDONYM_KEY", "PSB_KAFKA_SASL_PASSWORD", "PSB_SMTP_PASSWORD"} <= seen_refs
+    for config_map in (o for o in objects if o["kind"] == "ConfigMap"):
+        text = str(config_map.get("data", {}))
+        assert not any(name in text for name in secret_names), kn(config_map)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["config", "worker.config", "ingest.config", "sinks.config", "sinks.channels.sms.config"],
+)
+@pytest.mark.parametrize(
+    "variable", ["PSB_SMTP_PASSWORD", "PSB_SLACK_TOKEN", "PSB_ANSWERS_SIGNING_KEY"]
+)
+def test_a_secret_given_as_a_plain_value_is_refused(scope: str, variable: str) -> None:
+    values: dict[str, Any] = {}
+    node = values
+    for part in scope.split("."):
+        node = node.setdefault(part, {})
+    node[variable] = "hunter2-do-not-render"
+    message = chart.render_error(values)
+    assert f"{scope}.{variable}: {variable} is a secret" in message
+    assert "hunter2" not in message
+
+
+def test_every_secret_setting_of_the_code_is_refused_as_a_plain_value() -> None:
+    for variable in (v for v in variables() if v.secret):
+        message = chart.render_error({"config": {variable.name: "x" * 40}})
+        assert f"config.{variable.name}:" in message, (
+            f"{variable.name} is a secret in the code, but the chart accepts it as a plain "
+            f"value: add it to peer-support-bridge.secretSettings in templates/_settings.tpl"
+        )
+
+
+def test_one_sink_deployment_per_enabled_channel() -> None:
+    objects = render(value_set("all-channels"))
+    sinks = {
+        o["metadata"]["name"]: o
+        for o in objects
+        if o["kind"] == "Deployment" and "-sink-" in o["metadata"]["name"]
+    }
+    assert sorted(sinks) == sorted(f"{FULLNAME}-sink-{c}" for c in CHANNELS)
+    for channel in CHANNELS:
+        container = container_of(objects, f"sink-{channel}")
+        assert container.spec["args"] == ["sink", channel]
+        assert container.literal("PSB_SECRETS_DIR") == "/var/run/secrets/peer-support"
+    assert sinks[f"{FULLNAME}-sink-email"]["spec"]["replicas"] == 2
+    worker = container_of(objects, "worker")
+    assert worker.literal("PSB_WORKER_CHANNELS") == ",".join(sorted(CHANNELS))
+    # defaults: only email, and the worker routes only there
+    defaults = render({})
+    assert [o["metadata"]["name"] for o in defaults if "-sink-" in o["metadata"]["name"]][:1] == [
+        f"{FULLNAME}-sink-email"
+    ]
+    assert container_of(defaults, "worker").literal("PSB_WORKER_CHANNELS") == "email"
+
+
+def test_each_component_can_be_switched_off() -> None:
+    values = {
+        "worker": {"enabled": False},
+        "ingest": {"enabled": False},
+        "topicsJob": {"enabled": False},
+        "sinks": {"channels": {"email": {"enabled": False}}},
+    }
+    objects = render(values)
+    assert not chart.workloads(objects)
+    assert {o["kind"] for o in objects} <= {"ServiceAccount"}
+    answers_only = render({**values, "answers": {"enabled": True}})
+    assert [kn(o) for o in chart.workloads(answers_only)] == [f"Deployment/{FULLNAME}-answers"]
+
+
+def test_kafka_connection_with_sasl_and_tls_from_existing_secrets() -> None:
+    objects = render(value_set("sasl-tls"))
+    for container in containers(objects):
+        assert container.literal("PSB_KAFKA_SECURITY_PROTOCOL") == "SASL_SSL", container.name
+        assert container.literal("PSB_KAFKA_SASL_MECHANISM") == "SCRAM-SHA-512"
+        assert container.literal("PSB_KAFKA_SASL_USERNAME") == "peer-support-bridge"
+        ref = container.env["PSB_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "peer-support-bridge", "key": "password"}
+        ca = container.literal("PSB_KAFKA_SSL_CA_LOCATION")
+        assert ca == "/etc/peer-support/kafka-tls/ca.crt"
+        mount = container.mount_for(ca)
+        assert mount and mount["readOnly"] and "subPath" not in mount
+        sources = container.volume(mount["name"])["projected"]["sources"]
+        assert sources == [
+            {
+                "secret": {
+                    "name": "my-cluster-cluster-ca-cert",
+                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                }
+            }
+        ]
+        assert container.literal("PSB_KAFKA_SSL_CERTIFICATE_LOCATION") is None
+    mtls = container_of(render(value_set("autoscaling-keda")), "worker")
+    assert mtls.literal("PSB_KAFKA_SSL_KEY_LOCATION") == "/etc/peer-support/kafka-tls/client.key"
+    assert mtls.env["PSB_KAFKA_SASL_USERNAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": "peer-support-bridge",
+        "key": "username",
+    }
+    plain = container_of(render(value_set("minimal")), "worker")
+    assert plain.literal("PSB_KAFKA_SECURITY_PROTOCOL") == "PLAINTEXT"
+    assert plain.literal("PSB_KAFKA_TOPIC_PREFIX") == "hf-vest."
+    assert "PSB_KAFKA_SASL_PASSWORD" not in plain.env
+
+
+def test_egress_can_be_limited_to_dns_kafka_and_named_peers() -> None:
+    objects = render(value_set("sasl-tls"))
+    policy = find(objects, "NetworkPolicy", f"{FULLNAME}-worker")
+    egress = policy["spec"]["egress"]
+    assert {"port": 53, "protocol": "UDP"} in egress[0]["ports"]
+    assert egress[1]["ports"] == [{"port": 9093, "protocol": "TCP"}]
+    assert egress[2]["to"] == [{"ipBlock": {"cidr": "10.20.0.25/32"}}]
+    ingest = find(objects, "NetworkPolicy", f"{FULLNAME}-ingest")["spec"]["ingress"]
+    assert ingest == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    open_egress = find(render({}), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["egress"]
+    assert open_egress == [{}]
+
+
+def test_topics_job_runs_before_the_release_with_the_workers_kafka_settings() -> None:
+    objects = render(value_set("sasl-tls"))
+    job = find(objects, "Job", f"{FULLNAME}-topics")
+    hooks = job["metadata"]["annotations"]["helm.sh/hook"]
+    assert hooks == "pre-install,pre-upgrade"
+    topics = container_of(objects, "topics")
+    assert topics.spec["args"] == ["topics", "create"]
+    worker = container_of(objects, "worker")
+    kafka = {k: v for k, v in worker.env.items() if k.startswith("PSB_KAFKA_")}
+    assert {k: v for k, v in topics.env.items() if k.startswith("PSB_KAFKA_")} == kafka
+    assert topics.literal("PSB_KAFKA_PARTITIONS") == "6"
+    # hooks run before the release's ServiceAccount exists
+    assert "serviceAccountName" not in job["spec"]["template"]["spec"]
+    assert not [o for o in render({"topicsJob": {"enabled": False}}) if o["kind"] == "Job"]
+
+
+def test_policy_hot_reloads_and_templates_roll_the_pods() -> None:
+    base = value_set("all-channels")
+    objects = render(base)
+    for component in ["worker", "sink-email", "sink-teams"]:
+        container = container_of(objects, component)
+        policy_file = container.literal("PSB_POLICY_FILE")
+        assert policy_file == "/etc/peer-support/policy/policy.yaml"
+        mount = container.mount_for(policy_file)
+        assert mount and "subPath" not in mount, "a subPath mount never sees ConfigMap updates"
+        assert container.volume(mount["name"])["configMap"]["name"] == f"{FULLNAME}-policy"
+        templates = container.literal("PSB_TEMPLATES_DIR")
+        assert templates and container.mount_for(templates)
+    policy_map = find(objects, "ConfigMap", f"{FULLNAME}-policy")
+    assert policy_map["data"]["policy.yaml"].strip() == 'version: "2024-06"'
+
+    def pod_templates(values: dict[str, Any]) -> dict[str, Any]:
+        return {c.name: c.pod for c in containers(render(values))}
+
+    new_policy = copy.deepcopy(base)
+    new_policy["policy"]["content"] = 'version: "2024-07"\n'
+    assert pod_templates(new_policy) == pod_templates(base), "a policy edit must not restart pods"
+    new_templates = copy.deepcopy(base)
+    new_templates["templates"]["files"]["offer.nb.txt.j2"] = "Hei igjen\n"
+    before, after = pod_templates(base), pod_templates(new_templates)
+    rolled = {name for name in before if before[name] != after[name]}
+    assert any("sink-email" in name for name in rolled) and any("worker" in name for name in rolled)
+    assert not any("ingest" in name for name in rolled)
+    # an existing ConfigMap is mounted instead of the chart's own
+    full = render(value_set("full"))
+    assert not [o for o in full if o["metadata"]["name"] == f"{FULLNAME}-policy"]
+    worker = container_of(full, "worker")
+    mount = worker.mount_for(worker.literal("PSB_POLICY_FILE") or "")
+    assert mount and worker.volume(mount["name"])["configMap"]["name"] == "peer-support-policy"
+
+
+def test_autoscaling_with_hpa() -> None:
+    objects = render(value_set("autoscaling-hpa"))
+    for component, low, high in [("worker", 2, 12), ("ingest", 2, 8)]:
+        hpa = find(objects, "HorizontalPodAutoscaler", f"{FULLNAME}-{component}")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"{FULLNAME}-{component}"
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (low, high)
+        deployment = find(objects, "Deployment", f"{FULLNAME}-{component}")
+        assert "replicas" not in deployment["spec"], "an autoscaled Deployment leaves replicas"
+
+
+def test_autoscaling_with_keda_on_the_workers_consumer_group() -> None:
+    values = value_set("autoscaling-keda")
+    values["worker"]["config"] = {"PSB_WORKER_APP_ID": "hf-vest-bridge"}
+    objects = render(values)
+    scaled = find(objects, "ScaledObject", f"{FULLNAME}-worker")
+    assert scaled["spec"]["scaleTargetRef"]["name"] == f"{FULLNAME}-worker"
+    assert scaled["spec"]["maxReplicaCount"] == 12
+    (trigger,) = scaled["spec"]["triggers"]
+    worker = container_of(objects, "worker")
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["consumerGroup"] == worker.literal("PSB_WORKER_APP_ID")
+    assert trigger["metadata"]["bootstrapServers"] == worker.literal("PSB_KAFKA_BOOTSTRAP_SERVERS")
+    assert trigger["metadata"]["sasl"] == "scram_sha256"
+    assert trigger["metadata"]["tls"] == "enable"
+    auth = find(objects, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+    refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+    assert refs == {
+        "password": ("peer-support-bridge", "password"),
+        "username": ("peer-support-bridge", "username"),
+        "ca": ("kafka-cluster-ca", "ca.crt"),
+        "cert": ("peer-support-bridge-tls", "user.crt"),
+        "key": ("peer-support-bridge-tls", "user.key"),
+    }
+    assert not [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+    assert "replicas" not in find(objects, "Deployment", f"{FULLNAME}-worker")["spec"]
+
+
+def test_service_monitor_scrapes_every_component() -> None:
+    objects = render(value_set("full"))
+    monitor = find(objects, "ServiceMonitor", FULLNAME)
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    services = [
+        o
+        for o in objects
+        if o["kind"] == "Service"
+        and all(o["metadata"]["labels"].get(k) == v for k, v in selector.items())
+    ]
+    scraped = {s["spec"]["selector"]["app.kubernetes.io/component"] for s in services}
+    deployed = {
+        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+        for d in objects
+        if d["kind"] == "Deployment"
+    }
+    assert scraped == deployed
+    assert all(s["spec"]["ports"][0]["name"] == "http" for s in services)
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+
+
+def test_ingress_routes_to_the_ingest_service() -> None:
+    objects = render(value_set("full"))
+    ingress = find(objects, "Ingress", f"{FULLNAME}-ingest")
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == "ingest.hf-vest.example.org"
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    service = find(objects, "Service", backend["name"])
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["ingest.hf-vest.example.org"], "secretName": "ingest-tls"}
+    ]
+    image = container_of(objects, "worker").spec["image"]
+    assert image == (
+        "registry.example.org/hf-vest/peer-support-bridge@sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    )
+
+
+def test_disruption_budgets_for_every_component() -> None:
+    objects = render(value_set("all-channels"))
+    budgets = {o["metadata"]["name"] for o in objects if o["kind"] == "PodDisruptionBudget"}
+    deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
+    assert budgets == deployments
+
+
+def test_notes_tell_the_operator_what_to_create() -> None:
+    text = chart.notes(value_set("sasl-tls"))
+    assert "kubectl -n hospital create secret generic peer-support-pseudonym-key" in text
+    assert 'Kafka password in Secret "peer-support-bridge", key "password"' in text
+    assert "SASL_SSL" in text
