@@ -1,0 +1,252 @@
+"""What the worker survives on a real broker: a broker that is not there yet, a flood of
+malformed records, SIGKILL at random points, and losing one of two workers.
+
+"Exactly one offer" is checked per offer: every expected offer id has a notification, and
+each has exactly one notification id (a record may repeat after a crash at the topic level;
+its id is the same, and the sinks deliver an id once)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from runtime.broker import EmbeddedBroker, free_port
+from runtime.settings import KafkaSettings
+from runtime.topics import Topics, ensure_topics
+from schemas import Channel, DeadLetter, Notification, StaffProfile
+from tests.support.kafka import TopicReader, produce, produce_keyed
+from tests.support.reports import expected_offers, native_report
+from tests.support.worker import WorkerProcess
+
+PEOPLE = 200
+
+
+def load_people(kafka: KafkaSettings, people: int = PEOPLE) -> None:
+    profiles = [
+        StaffProfile(
+            staff_ref=f"emp-{n}",
+            profession="nurse",
+            unit_code="MED-3",
+            channels=[{"channel": "email", "address": f"p{n}@sykehus.example"}],
+        )
+        for n in range(people)
+    ]
+    produce_keyed(
+        kafka,
+        Topics(kafka.topic_prefix).staff_directory,
+        [(p.staff_ref, p.model_dump_json()) for p in profiles],
+    )
+
+
+def notifications_by_offer(reader: TopicReader) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for value in reader.values():
+        note = Notification.model_validate_json(value)
+        found.setdefault(note.offer_id, set()).add(note.notification_id)
+    return found
+
+
+def assert_exactly_once(reader: TopicReader, expected: dict[str, str], timeout: float) -> None:
+    reader.poll_until(lambda _: len(notifications_by_offer(reader)) >= len(expected), timeout, 3)
+    found = notifications_by_offer(reader)
+    missing = [offer for offer in expected if offer not in found]
+    doubled = {offer: ids for offer, ids in found.items() if len(ids) != 1}
+    unexpected = set(found) - set(expected)
+    assert not missing, f"{len(missing)} offers never notified"
+    assert not doubled, f"{len(doubled)} offers notified under more than one id"
+    assert not unexpected
+
+
+def email_reader(kafka: KafkaSettings) -> TopicReader:
+    return TopicReader(kafka, [Topics(kafka.topic_prefix).notifications(Channel.EMAIL)])
+
+
+def test_worker_waits_for_a_broker_that_is_not_there_yet(tmp_path: Path) -> None:
+    port = free_port()
+    kafka = KafkaSettings(
+        bootstrap_servers=f"127.0.0.1:{port}",
+        topic_prefix="late.",
+        partitions=2,
+        session_timeout_ms=6000,
+    )
+    worker = WorkerProcess(kafka, "late-broker", tmp_path)
+    broker = EmbeddedBroker(port=port, log_file=tmp_path / "late-broker.log")
+    try:
+        start = threading.Thread(target=worker.start, kwargs={"ready_timeout": 120})
+        start.start()
+        deadline = time.monotonic() + 30
+        while "broker not reachable, retrying" not in worker.log():
+            assert time.monotonic() < deadline, worker.log()
+            time.sleep(0.2)
+        retry = next(
+            r for r in worker.log_records() if r.get("event") == "broker not reachable, retrying"
+        )
+        assert retry["bootstrap_servers"] == kafka.bootstrap_servers
+        broker.start()
+        start.join(timeout=120)
+        assert not start.is_alive(), "the worker did not become ready once the broker came"
+        ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+        load_people(kafka, 10)
+        reader = email_reader(kafka)
+        produce(kafka, Topics(kafka.topic_prefix).incident_reports, [native_report(1, "late", 10)])
+        reader.poll_until(lambda messages: len(messages) >= 2, timeout=60, idle=2)
+        recipients = {Notification.model_validate_json(v).recipient_ref for v in reader.values()}
+        assert recipients == {"emp-1", "emp-0"}  # report 1: reporter emp-1, involved emp-0
+    finally:
+        worker.stop()
+        broker.stop()
+
+
+def malformed() -> st.SearchStrategy[bytes]:
+    marker = st.from_regex(r"MRK[A-Z0-9]{10}", fullmatch=True)
+    report = st.fixed_dictionaries(
+        {
+            "format": st.just("peer-support-bridge/incident-report"),
+            "version": st.just(1),
+            "report_id": marker,
+            "source_system": st.just("fuzz"),
+            "reported_at": st.just("2026-11-23T10:00:00+00:00"),
+            "description": marker,
+        }
+    )
+
+    def wrong_types(document: dict[str, object]) -> bytes:
+        return json.dumps({**document, "staff": document["description"], "version": "1"}).encode()
+
+    return st.one_of(
+        report.map(wrong_types),
+        marker.map(lambda m: json.dumps({"description": m * 20_000}).encode()),  # too large
+        st.integers(220, 400).map(lambda depth: b"[" * depth + b'"MRKDEEP"' + b"]" * depth),
+        marker.map(lambda m: f'{{"description": "{m}'.encode() + b"\xff\xfe" + b'"}'),
+        marker.map(lambda m: f'{{"report_id": "{m}", "report_id": "x"}}'.encode()),
+        st.sampled_from(["Patient", "Observation", "Bundle", "Encounter"]).flatmap(
+            lambda kind: marker.map(
+                lambda m: json.dumps({"resourceType": kind, "name": [{"text": m}]}).encode()
+            )
+        ),
+        marker.map(lambda m: json.dumps([m]).encode()),
+        st.binary(min_size=1, max_size=200).filter(lambda raw: not raw.strip().startswith(b"{")),
+        st.just(b""),
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
+@settings(
+    max_examples=1,
+    phases=[Phase.generate],
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(flood=st.lists(malformed(), min_size=150, max_size=150))
+def test_a_flood_of_malformed_records_never_stops_the_valid_ones(
+    flood: list[bytes],
+    kafka_factory: Callable[..., KafkaSettings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    load_people(kafka)
+    workdir = tmp_path_factory.mktemp("flood")
+    worker = WorkerProcess(
+        kafka, f"flood-{uuid.uuid4().hex[:6]}", workdir, extra_env={"PSB_MAX_REPORT_BYTES": "65536"}
+    ).start()
+    try:
+        run = uuid.uuid4().hex[:6]
+        valid = [native_report(n, run, PEOPLE) for n in range(50)]
+        records: list[bytes] = []
+        for index, bad in enumerate(flood):
+            records.append(bad)
+            if index % 3 == 0 and valid:
+                records.append(valid.pop())
+        records.extend(valid)
+        produce(kafka, topics.incident_reports, records)
+        reader = email_reader(kafka)
+        assert_exactly_once(reader, expected_offers(50, run, PEOPLE), timeout=120)
+        dlq = TopicReader(kafka, [Topics.dlq(topics.incident_reports)])
+        dlq.poll_until(lambda messages: len(messages) >= len(flood), timeout=60, idle=2)
+        letters = [DeadLetter.model_validate_json(value) for value in dlq.values()]
+        assert len(letters) == len(flood)
+        assert len({(letter.partition, letter.offset) for letter in letters}) == len(flood)
+        assert b"MRK" not in b"".join(dlq.values())
+        assert "MRK" not in worker.log()
+        assert worker.process is not None and worker.process.poll() is None
+    finally:
+        worker.stop()
+
+
+def test_sigkill_at_random_points_loses_and_doubles_nothing(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    load_people(kafka)
+    run = uuid.uuid4().hex[:6]
+    count = 2000
+    rng = random.Random(run)
+    app_id = f"chaos-{run}"
+    reader = email_reader(kafka)
+    feeding_done = threading.Event()
+
+    def feed() -> None:
+        for start in range(0, count, 100):
+            produce(
+                kafka,
+                topics.incident_reports,
+                [native_report(n, run, PEOPLE) for n in range(start, start + 100)],
+            )
+            time.sleep(0.2)
+        feeding_done.set()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    kills = 0
+    try:
+        while kills < 3:
+            worker = WorkerProcess(kafka, app_id, tmp_path).start()
+            time.sleep(rng.uniform(0.5, 4.0))
+            worker.kill()
+            kills += 1
+        feeder.join()
+        survivor = WorkerProcess(kafka, app_id, tmp_path).start()
+        try:
+            assert_exactly_once(reader, expected_offers(count, run, PEOPLE), timeout=180)
+        finally:
+            survivor.stop()
+    finally:
+        feeder.join()
+    assert feeding_done.is_set()
+
+
+def test_the_surviving_worker_takes_over_the_partitions_of_a_killed_one(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    kafka = kafka_factory(partitions=4)
+    topics = Topics(kafka.topic_prefix)
+    load_people(kafka)
+    run = uuid.uuid4().hex[:6]
+    app_id = f"pair-{run}"
+    first = WorkerProcess(kafka, app_id, tmp_path).start()
+    second = WorkerProcess(kafka, app_id, tmp_path).start()
+    reader = email_reader(kafka)
+    try:
+        produce(kafka, topics.incident_reports, [native_report(n, run, PEOPLE) for n in range(500)])
+        reader.poll_until(lambda messages: len(messages) >= 100, timeout=60)
+        second.kill()
+        produce(
+            kafka,
+            topics.incident_reports,
+            [native_report(n, run, PEOPLE) for n in range(500, 1000)],
+        )
+        assert_exactly_once(reader, expected_offers(1000, run, PEOPLE), timeout=180)
+    finally:
+        first.stop()
+        second.stop()
