@@ -15,6 +15,7 @@ from schemas.codes import (
 )
 from schemas.dead_letter import DeadLetter, Reason
 from schemas.notification import (
+    HandoffDetails,
     Notification,
     NotificationKind,
     ResourceInfo,
@@ -33,6 +34,7 @@ __all__ = [
     "Channel",
     "ContactPoint",
     "DeadLetter",
+    "HandoffDetails",
     "IncidentSignal",
     "InvolvedStaff",
     "Language",

@@ -33,6 +33,24 @@ class SchemeInfo(Contract):
     resources: tuple[ResourceInfo, ...] = ()
 
 
+class HandoffDetails(Contract):
+    """What a peer supporter needs to make contact after an offer was accepted: the person's
+    name, preferred contact route, profession and language. Nothing about the incident."""
+
+    staff_ref: Identifier
+    display_name: PersonName | None = None
+    contact_channel: Channel
+    contact_address: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    profession: Profession
+    language: Language
+
+    @model_validator(mode="after")
+    def _address_fits_channel(self) -> Self:
+        if not address_is_valid(self.contact_channel, self.contact_address):
+            raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.contact_channel]}")
+        return self
+
+
 class Notification(Contract):
     """A message on ``notifications.<channel>``, keyed by ``notification_id``.
 
@@ -53,6 +71,8 @@ class Notification(Contract):
     language: Language
     profession: Profession
     scheme: SchemeInfo | None = None
+    handoff: HandoffDetails | None = None
+    """Set on ``kind == handoff`` only: the person who accepted, for the supporter."""
     policy_version: Code
     created_at: AwareDatetime
 
@@ -60,4 +80,6 @@ class Notification(Contract):
     def _address_fits_channel(self) -> Self:
         if not address_is_valid(self.channel, self.address):
             raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.channel]}")
+        if (self.kind is NotificationKind.HANDOFF) != (self.handoff is not None):
+            raise ValueError("handoff details belong on hand-off notifications only")
         return self

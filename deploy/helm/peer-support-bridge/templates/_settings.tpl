@@ -36,6 +36,8 @@ PSB_WORKER_CHANNELS: worker.channels, or the enabled sinks.channels
 PSB_INGEST_PORT: ingest.containerPorts.http
 PSB_SINK_HEALTH_PORT: sinks.containerPorts.http
 PSB_ANSWERS_PORT: answers.containerPorts.http
+PSB_ANSWERS_SECRET: answers.linkSecret.existingSecret and answers.linkSecret.key
+PSB_ANSWERS_BASE_URL: answers.publicUrl
 {{- end -}}
 
 {{/*
@@ -121,6 +123,9 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 {{- else if eq .component "answers" -}}
 {{- $_ := set $settings "PSB_ANSWERS_PORT" (include "peer-support-bridge.envValue" $values.answers.containerPorts.http) -}}
 {{- end -}}
+{{- if and $values.answers.enabled (has .component (list "sink" "answers")) -}}
+{{- $_ := set $settings "PSB_ANSWERS_BASE_URL" $values.answers.publicUrl -}}
+{{- end -}}
 {{- toYaml $settings -}}
 {{- end -}}
 
@@ -136,6 +141,9 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 {{- end -}}
 {{- if has .component (list "worker" "ingest") -}}
 {{- $_ := set $refs "PSB_PSEUDONYM_KEY" (dict "name" $values.pseudonymKey.existingSecret "key" $values.pseudonymKey.key) -}}
+{{- end -}}
+{{- if and $values.answers.enabled (has .component (list "sink" "answers")) -}}
+{{- $_ := set $refs "PSB_ANSWERS_SECRET" (dict "name" $values.answers.linkSecret.existingSecret "key" $values.answers.linkSecret.key) -}}
 {{- end -}}
 {{- toYaml $refs -}}
 {{- end -}}

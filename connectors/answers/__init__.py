@@ -1,0 +1,1 @@
+"""One-click answers to offers: signed links, and the endpoint that records them."""
