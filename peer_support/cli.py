@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from peer_support import settings_errors
+from peer_support.ingest_cli import ingest_command
 from peer_support.policy_cli import policy_app
+from peer_support.replay import replay_command
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
 from runtime.clock import utc_now
@@ -32,6 +34,8 @@ app = typer.Typer(
 topics_app = typer.Typer(help="Kafka topics of the bridge.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
+app.command("ingest")(ingest_command)
+app.command("replay")(replay_command)
 
 EXIT_INPUT = 2
 

@@ -1,0 +1,296 @@
+"""The ingest web application: routes, the refusal middleware, health and metrics.
+
+Every POST goes the same way: rate limit, read the body (bounded), authenticate, take off
+any CloudEvents envelope, check the media type, minimize, produce, and answer 202 only once
+the broker acknowledged every signal of the request. A refusal is a :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import generate_latest
+
+from connectors.ingest import cloudevents
+from connectors.ingest.auth import Authenticator
+from connectors.ingest.fhir_client import FhirReader
+from connectors.ingest.metrics import IngestMetrics
+from connectors.ingest.notifications import read_notification
+from connectors.ingest.openapi import openapi_document
+from connectors.ingest.problems import Problem
+from connectors.ingest.producer import BrokerUnavailable, SignalProducer
+from connectors.ingest.ratelimit import RateLimiter
+from connectors.ingest.settings import FhirReadSettings, IngestSettings
+from runtime.clock import utc_now
+from runtime.logging import get_logger
+from runtime.settings import BoundarySettings, KafkaSettings
+from runtime.topics import Topics
+from schemas.boundary import BoundaryError, InputFormat, load_document, minimize
+from schemas.signal import IncidentSignal
+
+log = get_logger("ingest")
+
+JSON: Final = "application/json"
+FHIR_JSON: Final = "application/fhir+json"
+PROMETHEUS_CONTENT_TYPE: Final = "text/plain; version=0.0.4"
+FHIR_VERSIONS: Final = {
+    "4.0": InputFormat.FHIR_R4,
+    "4.3": InputFormat.FHIR_R4,
+    "5.0": InputFormat.FHIR_R5,
+}
+POST_ROUTES: Final = ("/v1/reports", "/fhir/AdverseEvent", "/fhir/subscription")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Ingest:
+    settings: IngestSettings
+    boundary: BoundarySettings
+    producer: SignalProducer
+    auth: Authenticator
+    limiter: RateLimiter
+    metrics: IngestMetrics
+    fhir: FhirReadSettings
+    reader: FhirReader | None = None
+
+    def minimize(
+        self, document: Mapping[str, Any], fmt: InputFormat, path_prefix: str = ""
+    ) -> IncidentSignal:
+        try:
+            return minimize(
+                document,
+                self.boundary.key(),
+                input_format=fmt,
+                fhir_source_system=self.boundary.fhir_source_system,
+                received_at=utc_now(),
+            )
+        except BoundaryError as error:
+            raise Problem.from_boundary(error, path_prefix) from None
+
+    async def produce(self, signals: list[IncidentSignal]) -> web.Response:
+        try:
+            await asyncio.gather(*(self.producer.send(signal) for signal in signals))
+        except BrokerUnavailable:
+            raise Problem(
+                503,
+                "broker-unavailable",
+                headers={"Retry-After": str(self.settings.retry_after_s)},
+            ) from None
+        for signal in signals:
+            self.metrics.signals.labels(signal.source_format.value).inc()
+        return web.json_response(
+            {
+                "status": "accepted",
+                "accepted": len(signals),
+                "incidents": [signal.incident for signal in signals],
+            },
+            status=202,
+        )
+
+
+INGEST: Final = web.AppKey("ingest", Ingest)
+
+
+async def _payload(request: web.Request, accepted: frozenset[str]) -> cloudevents.Payload:
+    ingest = request.app[INGEST]
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Problem(413, "too-large") from None
+    ingest.auth.check(request.headers, body)
+    payload = cloudevents.unwrap(
+        request.content_type,
+        _params(request),
+        request.headers,
+        body,
+        ingest.settings.max_body_bytes,
+    )
+    if payload.media_type not in accepted:
+        raise Problem(415, "unsupported-media-type", "Content-Type")
+    return payload
+
+
+def _params(request: web.Request) -> dict[str, str]:
+    _, _, rest = request.headers.get("Content-Type", "").partition(";")
+    return cloudevents.media_params(rest)
+
+
+def _document(ingest: Ingest, payload: cloudevents.Payload) -> dict[str, Any]:
+    try:
+        return load_document(payload.body, max_bytes=ingest.settings.max_body_bytes)
+    except BoundaryError as error:
+        raise Problem.from_boundary(error) from None
+
+
+async def post_report(request: web.Request) -> web.Response:
+    """Native report (or, with ``?format=``, a FHIR AdverseEvent)."""
+    ingest = request.app[INGEST]
+    raw_format = request.query.get("format", InputFormat.NATIVE.value)
+    if raw_format not in InputFormat._value2member_map_:
+        raise Problem(400, "unknown-format", "format")
+    payload = await _payload(request, frozenset({JSON, FHIR_JSON}))
+    signal = ingest.minimize(_document(ingest, payload), InputFormat(raw_format))
+    return await ingest.produce([signal])
+
+
+def _fhir_format(payload: cloudevents.Payload) -> InputFormat:
+    version = payload.params.get("fhirversion")
+    if version is None:
+        return InputFormat.AUTO
+    if version not in FHIR_VERSIONS:
+        raise Problem(415, "unsupported-media-type", "Content-Type.fhirVersion")
+    return FHIR_VERSIONS[version]
+
+
+async def post_adverse_event(request: web.Request) -> web.Response:
+    """One FHIR AdverseEvent, R4/R4B or R5 (``fhirVersion`` parameter, else by shape)."""
+    ingest = request.app[INGEST]
+    payload = await _payload(request, frozenset({FHIR_JSON, JSON}))
+    document = _document(ingest, payload)
+    if document.get("resourceType") != "AdverseEvent":
+        raise Problem(422, "unsupported-format", "resourceType")
+    return await ingest.produce([ingest.minimize(document, _fhir_format(payload))])
+
+
+async def post_subscription(request: web.Request) -> web.Response:
+    """A topic-based subscription notification Bundle (R5, R4B, R4 backport)."""
+    ingest = request.app[INGEST]
+    payload = await _payload(request, frozenset({FHIR_JSON, JSON}))
+    document = _document(ingest, payload)
+    try:
+        content = read_notification(document)
+    except BoundaryError as error:
+        raise Problem.from_boundary(error) from None
+    ingest.metrics.notifications.labels(content.kind).inc()
+    signals = [
+        ingest.minimize(resource, content.fhir_format, prefix)
+        for prefix, resource in content.resources
+    ]
+    for ref in content.references:
+        if ingest.reader is None:
+            raise Problem(422, "read-back-unconfigured", "notificationEvent.focus")
+        raw = await ingest.reader.read(ref)
+        if raw is None:
+            continue  # deleted since the notification was sent: nothing to offer
+        try:
+            resource = load_document(raw, max_bytes=ingest.settings.max_body_bytes)
+        except BoundaryError:
+            raise Problem(502, "read-back-failed") from None
+        if resource.get("resourceType") != "AdverseEvent":
+            raise Problem(502, "read-back-failed")
+        signals.append(ingest.minimize(resource, content.fhir_format, "read-back."))
+    if not signals:
+        return web.json_response({"status": "acknowledged", "type": content.kind, "accepted": 0})
+    return await ingest.produce(signals)
+
+
+async def live(_: web.Request) -> web.Response:
+    return web.json_response({"status": "live"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    broker = await asyncio.to_thread(ingest.producer.ready)
+    status = 200 if broker else 503
+    return web.json_response(
+        {"status": "ready" if broker else "waiting", "broker": broker}, status=status
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[INGEST].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
+
+
+async def openapi(_: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
+    ("POST", "/v1/reports", post_report),
+    ("POST", "/fhir/AdverseEvent", post_adverse_event),
+    ("POST", "/fhir/subscription", post_subscription),
+    ("GET", "/health/live", live),
+    ("GET", "/health/ready", ready),
+    ("GET", "/metrics", metrics),
+    ("GET", "/openapi.json", openapi),
+)
+
+
+@web.middleware
+async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Rate limit, then turn every refusal into a problem document, and count it."""
+    ingest = request.app[INGEST]
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else ""
+    started = time.monotonic()
+    try:
+        if request.method == "POST":
+            wait = ingest.limiter.acquire(request.remote or "unknown")
+            if wait:
+                raise Problem(
+                    429, "rate-limited", headers={"Retry-After": RateLimiter.retry_after(wait)}
+                )
+        response = await handler(request)
+    except Problem as problem:
+        response = problem.response()
+        ingest.metrics.refused.labels(problem.reason).inc()
+        log.info("request refused", status=problem.status, reason=problem.reason, path=problem.path)
+    except web.HTTPNotFound:
+        response = Problem(404, "not-found").response()
+        route = "unknown"
+    except web.HTTPMethodNotAllowed as exc:
+        response = Problem(
+            405, "method-not-allowed", headers={"Allow": ",".join(exc.allowed_methods)}
+        ).response()
+    except web.HTTPException as exc:
+        response = Problem(exc.status, "internal").response()
+    except Exception as exc:  # a bug: answer without detail, log the type and frames only
+        log.error("request failed", exc_info=exc)
+        response = Problem(500, "internal").response()
+    ingest.metrics.requests.labels(route or "unknown", str(response.status)).inc()
+    ingest.metrics.latency.labels(route or "unknown").observe(time.monotonic() - started)
+    return response
+
+
+def create_app(
+    settings: IngestSettings,
+    boundary: BoundarySettings,
+    kafka: KafkaSettings,
+    fhir: FhirReadSettings | None = None,
+) -> web.Application:
+    fhir = fhir or FhirReadSettings()
+    producer = SignalProducer(
+        kafka, Topics(kafka.topic_prefix).incident_signals, settings.delivery_timeout_ms
+    )
+    ingest = Ingest(
+        settings=settings,
+        boundary=boundary,
+        producer=producer,
+        auth=Authenticator.from_settings(settings),
+        limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        metrics=IngestMetrics(),
+        fhir=fhir,
+    )
+    # the body limit is checked by the boundary's parser too; aiohttp stops reading past it
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[refusals])
+    app[INGEST] = ingest
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+    app.cleanup_ctx.append(_running)
+    return app
+
+
+async def _running(app: web.Application) -> AsyncIterator[None]:
+    ingest = app[INGEST]
+    ingest.producer.start()
+    async with aiohttp.ClientSession() as session:
+        ingest.reader = FhirReader(ingest.fhir, session, ingest.settings.max_body_bytes)
+        yield
+        await asyncio.to_thread(ingest.producer.close)

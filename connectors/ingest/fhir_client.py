@@ -1,0 +1,133 @@
+"""Reading an AdverseEvent back from the FHIR server for an id-only notification.
+
+Only the elements the boundary reads are asked for (``_elements``), so the server does not
+even send the narrative, the subject or the notes. The server is authenticated to with a
+static bearer token or with OAuth2 client credentials at a token endpoint (SMART backend
+services), the access token cached until shortly before it expires.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+import aiohttp
+
+from connectors.ingest.notifications import AdverseEventRef
+from connectors.ingest.problems import Problem
+from connectors.ingest.settings import FhirReadSettings
+from runtime.logging import get_logger
+from schemas.boundary.fhir_r4 import AdverseEventR4
+from schemas.boundary.fhir_r5 import AdverseEventR5
+
+log = get_logger("ingest-fhir")
+
+FHIR_JSON: Final = "application/fhir+json"
+TOKEN_MARGIN_S: Final = 30.0
+
+# Top-level AdverseEvent elements the R4 and R5 readers of the boundary declare.
+READ_BACK_ELEMENTS: Final = tuple(
+    sorted(
+        (set(AdverseEventR4.model_fields) | set(AdverseEventR5.model_fields))
+        - {"resourceType", "id"}
+    )
+)
+
+
+class FhirReader:
+    def __init__(
+        self, settings: FhirReadSettings, session: aiohttp.ClientSession, max_bytes: int
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._max_bytes = max_bytes
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    @property
+    def configured(self) -> bool:
+        return self._settings.base_url is not None
+
+    def url_for(self, ref: AdverseEventRef) -> str:
+        base = (self._settings.base_url or "").rstrip("/")
+        if ref.base is not None and ref.base.rstrip("/") != base:
+            # never follow a notification to a server we were not configured for
+            raise Problem(422, "not-allowed-value", "notificationEvent.focus.reference")
+        return f"{base}/AdverseEvent/{ref.id}"
+
+    async def read(self, ref: AdverseEventRef) -> bytes | None:
+        """The resource as bytes; None when the server says it is gone (404/410)."""
+        if not self.configured:
+            raise Problem(422, "read-back-unconfigured", "notificationEvent.focus")
+        url = self.url_for(ref)
+        for attempt in (1, 2):
+            headers = {"Accept": FHIR_JSON}
+            try:
+                token = await self._access_token(renew=attempt == 2)
+                if token is not None:
+                    headers["Authorization"] = f"Bearer {token}"
+                async with self._session.get(
+                    url,
+                    params={"_elements": ",".join(READ_BACK_ELEMENTS)},
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self._settings.timeout_s),
+                ) as response:
+                    if response.status == 401 and attempt == 1 and self._uses_client_credentials:
+                        continue
+                    if response.status in (404, 410):
+                        return None
+                    if response.status != 200:
+                        log.warning("read-back refused", status=response.status)
+                        raise _read_back_failed(response.status)
+                    return await _limited_body(response, self._max_bytes)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("read-back failed", exc_info=exc)
+                raise Problem(503, "read-back-failed", headers={"Retry-After": "10"}) from None
+        raise _read_back_failed(401)
+
+    @property
+    def _uses_client_credentials(self) -> bool:
+        return self._settings.token_url is not None
+
+    async def _access_token(self, renew: bool) -> str | None:
+        settings = self._settings
+        if settings.token_url is None:
+            return settings.token.get_secret_value() if settings.token else None
+        if not renew and self._token is not None and time.monotonic() < self._token_expires:
+            return self._token
+        auth = aiohttp.BasicAuth(
+            settings.client_id or "",
+            settings.client_secret.get_secret_value() if settings.client_secret else "",
+        )
+        async with self._session.post(
+            settings.token_url,
+            data={"grant_type": "client_credentials", "scope": settings.scope},
+            auth=auth,
+            headers={"Accept": "application/json"},
+            timeout=aiohttp.ClientTimeout(total=settings.timeout_s),
+        ) as response:
+            if response.status != 200:
+                log.warning("token request refused", status=response.status)
+                raise _read_back_failed(response.status)
+            grant = await response.json(content_type=None)
+        token = grant.get("access_token") if isinstance(grant, dict) else None
+        if not isinstance(token, str):
+            raise _read_back_failed(502)
+        expires_in = grant.get("expires_in", 300)
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 300.0
+        self._token = token
+        self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S)
+        return token
+
+
+def _read_back_failed(status: int) -> Problem:
+    if status >= 500 or status == 429:
+        return Problem(503, "read-back-failed", headers={"Retry-After": "10"})
+    return Problem(502, "read-back-failed")
+
+
+async def _limited_body(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    body = await response.content.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise Problem(502, "read-back-failed")
+    return body

@@ -1,0 +1,103 @@
+"""The ingest server as a real process on a loopback port, and a small HTTP client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runtime.broker import free_port
+from runtime.settings import KafkaSettings
+from tests.support.worker import TEST_PSEUDONYM_KEY
+
+TOKEN = "test-ingest-token-0123456789"
+HMAC_SECRET = "test-ingest-hmac-secret-0123456789"
+
+
+class IngestProcess:
+    def __init__(
+        self, kafka: KafkaSettings, workdir: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"ingest-{self.port}.log"
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("PSB_")}
+        self.env.update(
+            {
+                "PSB_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "PSB_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+                "PSB_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+                "PSB_INGEST_HOST": "127.0.0.1",
+                "PSB_INGEST_PORT": str(self.port),
+                "PSB_INGEST_TOKEN": TOKEN,
+                "PSB_INGEST_HMAC_SECRET": HMAC_SECRET,
+                "PSB_INGEST_MAX_BODY_BYTES": "65536",
+                "PSB_INGEST_RATE_PER_SECOND": "1000",
+                "PSB_INGEST_RATE_BURST": "1000",
+                "PSB_LOG_LEVEL": "info",
+            }
+        )
+        self.env.update(extra_env or {})
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> IngestProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 30.0) -> IngestProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "peer_support", "ingest"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"ingest exited early:\n{self.log()}")
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/health/live", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise AssertionError(f"ingest not live in {timeout}s:\n{self.log()}")
+
+    def post(
+        self,
+        path: str,
+        body: bytes | dict[str, Any],
+        content_type: str = "application/json",
+        token: str | None = TOKEN,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        raw = json.dumps(body).encode() if isinstance(body, dict) else body
+        sent = {"Content-Type": content_type, **(headers or {})}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        return httpx.post(
+            f"{self.base_url}{path}", content=raw, headers=sent, params=params, timeout=30
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
