@@ -115,9 +115,8 @@ def read_notification(document: Mapping[str, Any]) -> NotificationContent:
         match = _ADVERSE_EVENT_REF.match(reference)
         if match is None or match["id"] in held:
             continue  # another resource type, or already carried in full
-        ref = AdverseEventRef(match["base"], match["id"])
-        if ref not in references:
-            references.append(ref)
+        if all(known.id != match["id"] for known in references):
+            references.append(AdverseEventRef(match["base"], match["id"]))
     return NotificationContent(kind, fmt, resources, references)
 
 

@@ -1,0 +1,291 @@
+"""The ingest server as a reporting system meets it: a real process on a loopback port,
+the real broker behind it, a stand-in FHIR server for id-only read-back.
+
+Each input shape ends as signals on ``incident-signals``; handshakes and heartbeats end as
+nothing; refusals are problem documents that never quote the input; a dead broker gives
+503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.ingest.auth import SIGNATURE_HEADER, sign
+from connectors.ingest.fhir_client import READ_BACK_ELEMENTS
+from connectors.ingest.openapi import openapi_document
+from runtime.broker import free_port
+from runtime.settings import KafkaSettings
+from runtime.topics import Topics
+from tests.conftest import SHARED
+from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
+from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, FhirStandIn
+from tests.support.ingest import HMAC_SECRET, IngestProcess
+from tests.support.kafka import TopicReader
+from tests.unit.helpers import fixture, native_report
+
+EXAMPLES = SHARED / "fhir-examples"
+FHIR_JSON = "application/fhir+json"
+
+
+def r4_event(number: int) -> dict[str, Any]:
+    event = copy.deepcopy(fixture("r4-contributors.json"))
+    event["id"] = f"r4-{number}"
+    event["identifier"] = {"system": "urn:test", "value": f"R4-{number}"}
+    return event
+
+
+def r5_event(number: int) -> dict[str, Any]:
+    event = copy.deepcopy(fixture("r5-participants.json"))
+    event["id"] = f"r5-{number}"
+    event["identifier"] = [{"system": "urn:test", "value": f"R5-{number}"}]
+    return event
+
+
+@pytest.fixture(scope="module")
+def kafka(kafka_factory: Callable[..., KafkaSettings]) -> KafkaSettings:
+    return kafka_factory()
+
+
+@pytest.fixture(scope="module")
+def fhir() -> Iterator[FhirStandIn]:
+    with FhirStandIn() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ingest(
+    kafka: KafkaSettings, fhir: FhirStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IngestProcess]:
+    env = {
+        "PSB_INGEST_FHIR_BASE_URL": fhir.base_url,
+        "PSB_INGEST_FHIR_TOKEN_URL": fhir.token_url,
+        "PSB_INGEST_FHIR_CLIENT_ID": CLIENT_ID,
+        "PSB_INGEST_FHIR_CLIENT_SECRET": CLIENT_SECRET,
+    }
+    with IngestProcess(kafka, tmp_path_factory.mktemp("ingest"), env) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def quiet(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[KafkaSettings, IngestProcess]]:
+    """An ingest server of its own, whose topic should stay empty."""
+    own = kafka_factory(partitions=1)
+    with IngestProcess(own, tmp_path_factory.mktemp("quiet")) as process:
+        yield own, process
+
+
+def signals_for(kafka: KafkaSettings, incidents: set[str]) -> list[dict[str, Any]]:
+    """The signals of these incidents on incident-signals (waits for all of them)."""
+    topic = Topics(kafka.topic_prefix).incident_signals
+    reader = TopicReader(kafka, [topic])
+    try:
+
+        def seen() -> set[str]:
+            return {json.loads(v)["incident"] for v in reader.values()}
+
+        reader.poll_until(lambda _: incidents <= seen(), timeout=30)
+        found = [json.loads(v) for v in reader.values()]
+    finally:
+        reader.close()
+    return [signal for signal in found if signal["incident"] in incidents]
+
+
+def structured(data: dict[str, Any], content_type: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": "evt-1",
+        "source": "urn:test:reporting",
+        "type": "no.example.incident.reported",
+        "datacontenttype": content_type,
+        "data": data,
+    }
+
+
+def binary_headers() -> dict[str, str]:
+    return {
+        "ce-specversion": "1.0",
+        "ce-id": "evt-2",
+        "ce-source": "urn:test:reporting",
+        "ce-type": "no.example.incident.reported",
+    }
+
+
+SHAPES: dict[str, Callable[[], tuple[str, bytes, str, dict[str, str], int]]] = {
+    # name -> (path, body, content type, extra headers, signals expected)
+    "native": lambda: ("/v1/reports", json.dumps(native_report(report_id="S-1")).encode(),
+                       "application/json", {}, 1),
+    "fhir-r4": lambda: ("/fhir/AdverseEvent", json.dumps(r4_event(1)).encode(),
+                        f"{FHIR_JSON}; fhirVersion=4.0", {}, 1),
+    "fhir-r5": lambda: ("/fhir/AdverseEvent", json.dumps(r5_event(1)).encode(), FHIR_JSON, {}, 1),
+    "cloudevent-structured-native": lambda: (
+        "/v1/reports",
+        json.dumps(structured(native_report(report_id="S-2"), "application/json")).encode(),
+        "application/cloudevents+json", {}, 1),
+    "cloudevent-binary-fhir": lambda: ("/fhir/AdverseEvent", json.dumps(r5_event(2)).encode(),
+                                       FHIR_JSON, binary_headers(), 1),
+    "cloudevent-base64-fhir": lambda: ("/fhir/AdverseEvent", json.dumps({
+        **structured({}, FHIR_JSON), "data": None,
+        "data_base64": base64.b64encode(json.dumps(r4_event(3)).encode()).decode()}).encode(),
+        "application/cloudevents+json", {}, 1),
+    "subscription-r5-full-resource": lambda: ("/fhir/subscription", json.dumps(
+        r5_notification([r5_event(10), r5_event(11), r5_event(12)])).encode(), FHIR_JSON, {}, 3),
+    "subscription-r4b-full-resource": lambda: ("/fhir/subscription", json.dumps(
+        r4b_notification([r4_event(20), r4_event(21)])).encode(), FHIR_JSON, {}, 2),
+    "subscription-r4-backport": lambda: ("/fhir/subscription", json.dumps(
+        r4_backport_notification([r4_event(30), r4_event(31)])).encode(), FHIR_JSON, {}, 2),
+    "cloudevent-binary-subscription": lambda: ("/fhir/subscription", json.dumps(
+        r5_notification([r5_event(40), r5_event(41)])).encode(), FHIR_JSON, binary_headers(), 2),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_each_input_shape_ends_as_signals_on_the_broker(
+    shape: str, ingest: IngestProcess, kafka: KafkaSettings
+) -> None:
+    path, body, content_type, headers, expected = SHAPES[shape]()
+    response = ingest.post(path, body, content_type, headers=headers)
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert answer["accepted"] == expected
+    incidents = set(answer["incidents"])
+    assert len(incidents) == expected
+    signals = signals_for(kafka, incidents)
+    assert {s["incident"] for s in signals} == incidents
+    assert all(s["staff"] for s in signals), "staff references survive the boundary"
+
+
+def test_id_only_notification_is_read_back_asking_only_for_the_boundarys_elements(
+    ingest: IngestProcess, fhir: FhirStandIn, kafka: KafkaSettings
+) -> None:
+    fhir.resources["idonly-1"] = {**r5_event(50), "id": "idonly-1"}
+    fhir.resources["idonly-2"] = {**r5_event(51), "id": "idonly-2"}
+    bundle = r5_notification(ids=["idonly-1", "idonly-2"], base=fhir.base_url)
+    response = ingest.post("/fhir/subscription", bundle, FHIR_JSON)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 2
+    reads = [seen for seen in fhir.requests if seen.path.endswith(("idonly-1", "idonly-2"))]
+    assert len(reads) == 2
+    for seen in reads:
+        assert seen.query["_elements"].split(",") == list(READ_BACK_ELEMENTS)
+        assert seen.authorization == f"Bearer {ACCESS_TOKEN}"
+    elements = set(READ_BACK_ELEMENTS)
+    assert {"recorder", "participant", "contributor", "category", "seriousness", "outcome"} <= (
+        elements
+    )
+    assert not elements & {"subject", "text", "note", "contained", "suspectEntity", "code"}
+    assert fhir.tokens_issued == 1, "the access token is cached between read-backs"
+    assert len(signals_for(kafka, set(response.json()["incidents"]))) == 2
+
+
+def test_id_only_notification_for_a_deleted_event_writes_nothing(
+    ingest: IngestProcess, fhir: FhirStandIn
+) -> None:
+    bundle = r4_backport_notification(ids=["gone-1"], base=fhir.base_url)
+    event = bundle["entry"][0]["resource"]["parameter"][4]
+    event["part"][1]["valueReference"]["reference"] = "AdverseEvent/gone-1"  # relative
+    response = ingest.post("/fhir/subscription", bundle, FHIR_JSON)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 0
+
+
+def test_id_only_notification_naming_another_server_is_refused(ingest: IngestProcess) -> None:
+    bundle = r5_notification(ids=["x1"], base="http://elsewhere.example/fhir")
+    response = ingest.post("/fhir/subscription", bundle, FHIR_JSON)
+    assert response.status_code == 422
+    assert "elsewhere" not in response.text
+
+
+def official(path: str) -> dict[str, Any]:
+    file = EXAMPLES / path
+    if not file.is_file():
+        pytest.skip(f"official examples not present at {EXAMPLES}")
+    document: dict[str, Any] = json.loads(file.read_text())
+    return document
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "R4B/notification-handshake.json",
+        "R4B/notification-heartbeat.json",
+        "R5-json/notification-handshake.json",
+        "R5-json/notification-heartbeat.json",
+        "R5-json/notification-query-status.json",
+        "R5-json/notification-id-only.json",  # focus is an Encounter: not ours
+        "R5-json/notification-full-resource.json",
+    ],
+)
+def test_official_notifications_without_adverse_events_are_acknowledged_with_no_record(
+    example: str, quiet: tuple[KafkaSettings, IngestProcess]
+) -> None:
+    own, process = quiet
+    response = process.post("/fhir/subscription", official(example), FHIR_JSON)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 0
+    reader = TopicReader(own, [Topics(own.topic_prefix).incident_signals])
+    try:
+        assert reader.drain(idle=1.0) == []
+    finally:
+        reader.close()
+
+
+def test_broker_down_gives_503_with_retry_after(tmp_path: Path) -> None:
+    nowhere = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", topic_prefix="down.")
+    env = {"PSB_INGEST_DELIVERY_TIMEOUT_MS": "1000", "PSB_INGEST_RETRY_AFTER_S": "7"}
+    with IngestProcess(nowhere, tmp_path, env) as process:
+        response = process.post("/v1/reports", native_report())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "7"
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert response.json()["reason"] == "broker-unavailable"
+        ready = httpx.get(f"{process.base_url}/health/ready", timeout=10)
+        assert ready.status_code == 503
+
+
+def test_signed_request_is_accepted(ingest: IngestProcess) -> None:
+    body = json.dumps(native_report(report_id="SIGNED-1")).encode()
+    response = ingest.post(
+        "/v1/reports",
+        body,
+        token=None,
+        headers={SIGNATURE_HEADER: sign(HMAC_SECRET.encode(), body)},
+    )
+    assert response.status_code == 202, response.text
+
+
+def test_rate_limit_per_client(kafka: KafkaSettings, tmp_path: Path) -> None:
+    env = {"PSB_INGEST_RATE_PER_SECOND": "0.1", "PSB_INGEST_RATE_BURST": "2"}
+    with IngestProcess(kafka, tmp_path, env) as process:
+        statuses = [process.post("/v1/reports", b"{}").status_code for _ in range(3)]
+        assert statuses[:2] == [422, 422]
+        limited = process.post("/v1/reports", b"{}")
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert httpx.get(f"{process.base_url}/health/live").status_code == 200
+
+
+def test_openapi_document_is_served_and_every_path_answers(ingest: IngestProcess) -> None:
+    served = httpx.get(f"{ingest.base_url}/openapi.json", timeout=10)
+    assert served.status_code == 200
+    assert served.json() == json.loads(json.dumps(openapi_document()))
+    for path, operations in served.json()["paths"].items():
+        for method in operations:
+            response = httpx.request(method.upper(), f"{ingest.base_url}{path}", timeout=10)
+            assert response.status_code not in (404, 405), (method, path)
+
+
+def test_metrics_count_requests_and_signals(ingest: IngestProcess) -> None:
+    ingest.post("/v1/reports", native_report(report_id="M-1"))
+    text = httpx.get(f"{ingest.base_url}/metrics", timeout=10).text
+    assert 'psb_ingest_signals_total{format="native"}' in text
+    assert 'psb_ingest_requests_total{route="/v1/reports",status="202"}' in text
