@@ -101,3 +101,13 @@ class IngestProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def fhir_env(base_url: str, token_url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """Settings pointing the ingest server's read-back at a (stand-in) FHIR server."""
+    return {
+        "PSB_INGEST_FHIR_BASE_URL": base_url,
+        "PSB_INGEST_FHIR_TOKEN_URL": token_url,
+        "PSB_INGEST_FHIR_CLIENT_ID": client_id,
+        "PSB_INGEST_FHIR_CLIENT_SECRET": client_secret,
+    }
