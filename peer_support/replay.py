@@ -177,7 +177,9 @@ def replay_command(
             since=since,
             producer=producer,
             topic=topic,
-            report=lambda text: progress.console.print(text, markup=False, highlight=False),
+            report=lambda text: progress.console.print(
+                text, markup=False, highlight=False, soft_wrap=True
+            ),
             advance=lambda size: progress.advance(task, size),
         )
     if as_json:
