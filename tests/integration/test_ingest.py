@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, FhirStandIn
 from tests.support.ingest import HMAC_SECRET, IngestProcess
-from tests.support.kafka import TopicReader
+from tests.support.kafka import TopicReader, produce_keyed
+from tests.support.worker import WorkerProcess
 from tests.unit.helpers import fixture, native_report
 
 EXAMPLES = SHARED / "fhir-examples"
@@ -289,3 +291,34 @@ def test_metrics_count_requests_and_signals(ingest: IngestProcess) -> None:
     text = httpx.get(f"{ingest.base_url}/metrics", timeout=10).text
     assert 'psb_ingest_signals_total{format="native"}' in text
     assert 'psb_ingest_requests_total{route="/v1/reports",status="202"}' in text
+
+
+def test_an_ingested_report_reaches_the_worker_and_becomes_offers(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    """Signals produced at the edge are what the worker's offers agent reads: the worker's
+    minimize agent is bypassed, and nothing raw is on incident-reports."""
+    own = kafka_factory()
+    topics = Topics(own.topic_prefix)
+    profile = {
+        "staff_ref": "emp-1",
+        "profession": "nurse",
+        "unit_code": "MED-3",
+        "channels": [{"channel": "email", "address": "emp1@sykehus.example"}],
+    }
+    produce_keyed(own, topics.staff_directory, [("emp-1", json.dumps(profile))])
+    worker = WorkerProcess(own, f"ingest-{uuid.uuid4().hex[:8]}", tmp_path).start()
+    try:
+        with IngestProcess(own, tmp_path) as process:
+            response = process.post("/v1/reports", native_report(report_id="W-1"))
+            assert response.status_code == 202, response.text
+        reader = TopicReader(own, [topics.support_offers, topics.incident_reports])
+        try:
+            messages = reader.poll_until(lambda found: len(found) >= 2, timeout=60, idle=1.0)
+        finally:
+            reader.close()
+        assert {m.topic() for m in messages} == {topics.support_offers}
+        offered = {json.loads(m.value() or b"{}")["staff_ref"] for m in messages}
+        assert offered == {"emp-1", "emp-2"}  # reporter and involved; witnesses are not
+    finally:
+        worker.stop()
