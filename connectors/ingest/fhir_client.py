@@ -8,10 +8,14 @@ services), the access token cached until shortly before it expires.
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Final
 
 import aiohttp
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from connectors.ingest.notifications import AdverseEventRef
 from connectors.ingest.problems import Problem
@@ -24,6 +28,8 @@ log = get_logger("ingest-fhir")
 
 FHIR_JSON: Final = "application/fhir+json"
 TOKEN_MARGIN_S: Final = 30.0
+ASSERTION_LIFETIME_S: Final = 300
+CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 # Top-level AdverseEvent elements the R4 and R5 readers of the boundary declare.
 READ_BACK_ELEMENTS: Final = tuple(
@@ -95,13 +101,19 @@ class FhirReader:
             return settings.token.get_secret_value() if settings.token else None
         if not renew and self._token is not None and time.monotonic() < self._token_expires:
             return self._token
-        auth = aiohttp.BasicAuth(
-            settings.client_id or "",
-            settings.client_secret.get_secret_value() if settings.client_secret else "",
-        )
+        form = {"grant_type": "client_credentials", "scope": settings.scope}
+        auth: aiohttp.BasicAuth | None = None
+        if settings.private_key is not None:
+            form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
+            form["client_assertion"] = client_assertion(settings)
+        else:
+            auth = aiohttp.BasicAuth(
+                settings.client_id or "",
+                settings.client_secret.get_secret_value() if settings.client_secret else "",
+            )
         async with self._session.post(
             settings.token_url,
-            data={"grant_type": "client_credentials", "scope": settings.scope},
+            data=form,
             auth=auth,
             headers={"Accept": "application/json"},
             timeout=aiohttp.ClientTimeout(total=settings.timeout_s),
@@ -118,6 +130,33 @@ class FhirReader:
         self._token = token
         self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S)
         return token
+
+
+def client_assertion(settings: FhirReadSettings) -> str:
+    """The signed JWT of SMART backend services: this client asserting who it is to the
+    token endpoint, valid for five minutes, never reused (``jti``)."""
+    if settings.private_key is None or settings.token_url is None:
+        raise ValueError("client assertions need private_key and token_url")
+    key = serialization.load_pem_private_key(
+        settings.private_key.get_secret_value().encode(), password=None
+    )
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        algorithm = "ES384"
+    elif isinstance(key, rsa.RSAPrivateKey):
+        algorithm = "RS384"
+    else:
+        raise ValueError("SMART backend services sign with an RSA or EC key")
+    now = int(time.time())
+    claims = {
+        "iss": settings.client_id,
+        "sub": settings.client_id,
+        "aud": settings.token_url,
+        "exp": now + ASSERTION_LIFETIME_S,
+        "iat": now,
+        "jti": secrets.token_urlsafe(24),
+    }
+    headers = {"kid": settings.key_id} if settings.key_id else None
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
 def _read_back_failed(status: int) -> Problem:

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from contextlib import suppress
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import PsbSettings
@@ -71,7 +75,30 @@ class FhirReadSettings(PsbSettings):
     client_secret: SecretStr | None = Field(
         None, description="Client secret at the token endpoint (secret)."
     )
+    private_key: SecretStr | None = Field(
+        None,
+        description="PEM private key (RSA, or EC P-384) signing the SMART backend-services "
+        "client assertion (private_key_jwt); used instead of the client secret when set "
+        "(secret).",
+    )
+    key_id: str | None = Field(
+        None, description="Key id ('kid') of the private key, as published in the client's JWKS."
+    )
     scope: str = Field(
         "system/AdverseEvent.read", description="Scope asked for with client credentials."
     )
     timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout of each FHIR request.")
+
+    @field_validator("private_key")
+    @classmethod
+    def _loadable_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        key = None
+        with suppress(ValueError, TypeError):  # refused below, without the parser's context
+            key = serialization.load_pem_private_key(
+                value.get_secret_value().encode(), password=None
+            )
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise ValueError("not an unencrypted PEM RSA or EC private key")
+        return value

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.ingest.auth import SIGNATURE_HEADER, sign
 from connectors.ingest.fhir_client import READ_BACK_ELEMENTS
@@ -322,3 +324,33 @@ def test_an_ingested_report_reaches_the_worker_and_becomes_offers(
         assert offered == {"emp-1", "emp-2"}  # reporter and involved; witnesses are not
     finally:
         worker.stop()
+
+
+def test_id_only_read_back_with_smart_backend_services_signed_assertion(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    """With a private key configured, the token is obtained with a signed client assertion
+    (private_key_jwt, ES384) instead of a client secret."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    with FhirStandIn(public_key=key.public_key()) as server:
+        server.resources["smart-1"] = {**r5_event(60), "id": "smart-1"}
+        env = {
+            "PSB_INGEST_FHIR_BASE_URL": server.base_url,
+            "PSB_INGEST_FHIR_TOKEN_URL": server.token_url,
+            "PSB_INGEST_FHIR_CLIENT_ID": CLIENT_ID,
+            "PSB_INGEST_FHIR_PRIVATE_KEY": pem,
+            "PSB_INGEST_FHIR_KEY_ID": "psb-key-1",
+        }
+        with IngestProcess(kafka, tmp_path, env) as process:
+            bundle = r5_notification(ids=["smart-1"], base=server.base_url)
+            response = process.post("/fhir/subscription", bundle, FHIR_JSON)
+            assert response.status_code == 202, response.text
+        (assertion,) = server.assertions
+        assert assertion["sub"] == CLIENT_ID and assertion["kid"] == "psb-key-1"
+        assert assertion["exp"] - assertion["iat"] <= 300 and assertion["jti"]
+        assert [seen.authorization for seen in server.requests] == [f"Bearer {ACCESS_TOKEN}"]

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from aiohttp import web
 
 from runtime.broker import free_port
@@ -16,6 +17,7 @@ from runtime.broker import free_port
 CLIENT_ID = "psb-test-client"
 CLIENT_SECRET = "psb-test-client-secret"
 ACCESS_TOKEN = "stand-in-access-token"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass
@@ -30,6 +32,8 @@ class FhirStandIn:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     tokens_issued: int = 0
+    public_key: Any = None  # set: client assertions (SMART backend services) are verified
+    assertions: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -67,7 +71,24 @@ class FhirStandIn:
     async def _token(self, request: web.Request) -> web.Response:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         form = await request.post()
-        if request.headers.get("Authorization") != f"Basic {expected}":
+        if self.public_key is not None:
+            if form.get("client_assertion_type") != JWT_BEARER:
+                return web.json_response({"error": "invalid_client"}, status=401)
+            assertion = str(form.get("client_assertion"))
+            try:
+                claims = jwt.decode(
+                    assertion,
+                    self.public_key,
+                    algorithms=["RS384", "ES384"],
+                    audience=self.token_url,
+                    issuer=CLIENT_ID,
+                )
+            except jwt.InvalidTokenError:
+                return web.json_response({"error": "invalid_client"}, status=401)
+            self.assertions.append(
+                {**claims, "kid": jwt.get_unverified_header(assertion).get("kid")}
+            )
+        elif request.headers.get("Authorization") != f"Basic {expected}":
             return web.json_response({"error": "invalid_client"}, status=401)
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
