@@ -224,6 +224,15 @@ ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
 )
 
 
+def _client(request: web.Request, settings: IngestSettings) -> str:
+    """Who a request counts against: the peer, or behind a trusted proxy the address that
+    proxy appended to X-Forwarded-For (earlier entries are the caller's to invent)."""
+    forwarded = request.headers.get("X-Forwarded-For") if settings.trust_forwarded_for else None
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote or "unknown"
+
+
 @web.middleware
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Rate limit, then turn every refusal into a problem document, and count it."""
@@ -232,7 +241,7 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
     started = time.monotonic()
     try:
         if request.method == "POST":
-            wait = ingest.limiter.acquire(request.remote or "unknown")
+            wait = ingest.limiter.acquire(_client(request, ingest.settings))
             if wait:
                 raise Problem(
                     429, "rate-limited", headers={"Retry-After": RateLimiter.retry_after(wait)}

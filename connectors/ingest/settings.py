@@ -38,6 +38,11 @@ class IngestSettings(PsbSettings):
         50.0, gt=0, description="Sustained requests per second allowed per client address."
     )
     rate_burst: int = Field(100, ge=1, description="Requests a client may send in a burst.")
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Behind a reverse proxy or Ingress: take the client address for the rate "
+        "limit from the last X-Forwarded-For entry (the one the proxy added).",
+    )
     delivery_timeout_ms: int = Field(
         5000,
         ge=100,

@@ -268,13 +268,24 @@ def test_signed_request_is_accepted(ingest: IngestProcess) -> None:
 
 
 def test_rate_limit_per_client(kafka: KafkaSettings, tmp_path: Path) -> None:
-    env = {"PSB_INGEST_RATE_PER_SECOND": "0.1", "PSB_INGEST_RATE_BURST": "2"}
+    env = {
+        "PSB_INGEST_RATE_PER_SECOND": "0.1",
+        "PSB_INGEST_RATE_BURST": "2",
+        "PSB_INGEST_TRUST_FORWARDED_FOR": "true",
+    }
+
+    def from_client(address: str) -> httpx.Response:
+        # the first entry is the caller's to invent; the proxy's (last) one counts
+        forwarded = {"X-Forwarded-For": f"203.0.113.{len(address)}, {address}"}
+        return process.post("/v1/reports", b"{}", headers=forwarded)
+
     with IngestProcess(kafka, tmp_path, env) as process:
-        statuses = [process.post("/v1/reports", b"{}").status_code for _ in range(3)]
-        assert statuses[:2] == [422, 422]
-        limited = process.post("/v1/reports", b"{}")
+        assert [from_client("10.0.0.1").status_code for _ in range(2)] == [422, 422]
+        limited = from_client("10.0.0.1")
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
+        assert limited.json()["reason"] == "rate-limited"
+        assert from_client("10.0.0.2").status_code == 422, "another client is not limited"
         assert httpx.get(f"{process.base_url}/health/live").status_code == 200
 
 
