@@ -57,7 +57,8 @@ class IngestSettings(PsbSettings):
     def _someone_checks_callers(self) -> IngestSettings:
         if self.token is None and self.hmac_secret is None and not self.allow_unauthenticated:
             raise ValueError(
-                "set token or hmac_secret (or allow_unauthenticated for a local trial)"
+                "set PSB_INGEST_TOKEN or PSB_INGEST_HMAC_SECRET (or "
+                "PSB_INGEST_ALLOW_UNAUTHENTICATED=true for a local trial)"
             )
         return self
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from connectors.ingest.app import ROUTES
 from connectors.ingest.auth import SIGNATURE_HEADER, Authenticator, sign
@@ -15,6 +16,8 @@ from connectors.ingest.notifications import AdverseEventRef, read_notification
 from connectors.ingest.openapi import openapi_document
 from connectors.ingest.problems import Problem
 from connectors.ingest.ratelimit import RateLimiter
+from connectors.ingest.settings import FhirReadSettings, IngestSettings
+from peer_support.settings_errors import describe
 from schemas.boundary import BoundaryError, InputFormat
 from schemas.dead_letter import Reason
 from tests.conftest import SHARED
@@ -168,3 +171,18 @@ def test_openapi_documents_exactly_the_routes_served() -> None:
     served = {(method, path) for method, path, _ in ROUTES}
     assert documented == served
     assert document["openapi"].startswith("3.1")
+
+
+def test_ingest_refuses_to_start_without_a_way_to_check_callers() -> None:
+    with pytest.raises(ValidationError) as caught:
+        IngestSettings()
+    (line,) = describe(caught.value, IngestSettings)
+    assert "PSB_INGEST_TOKEN or PSB_INGEST_HMAC_SECRET" in line
+    assert IngestSettings(allow_unauthenticated=True).token is None
+
+
+def test_a_private_key_that_does_not_load_is_refused_without_its_value() -> None:
+    with pytest.raises(ValidationError) as caught:
+        FhirReadSettings(private_key="MRKNOTAKEY")
+    (line,) = describe(caught.value, FhirReadSettings)
+    assert line == "PSB_INGEST_FHIR_PRIVATE_KEY is not valid (value_error)"
