@@ -69,7 +69,8 @@ class SignalProducer:
     def ready(self, timeout_s: float = 2.0) -> bool:
         """Whether the broker answers a metadata request for our topic (blocking)."""
         try:
-            metadata = self._producer.list_topics(self.topic, timeout=timeout_s)
+            # all topics: asking for one by name could make the broker auto-create it
+            metadata = self._producer.list_topics(timeout=timeout_s)
         except KafkaException:
             return False
         topic = metadata.topics.get(self.topic)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from connectors.ingest.app import ROUTES
@@ -186,3 +187,10 @@ def test_a_private_key_that_does_not_load_is_refused_without_its_value() -> None
         FhirReadSettings(private_key="MRKNOTAKEY")
     (line,) = describe(caught.value, FhirReadSettings)
     assert line == "PSB_INGEST_FHIR_PRIVATE_KEY is not valid (value_error)"
+
+
+def test_openapi_schemas_are_valid_json_schema() -> None:
+    document = openapi_document()
+    for schema in document["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    json.dumps(document)  # serialisable as served
