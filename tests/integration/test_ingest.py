@@ -365,3 +365,34 @@ def test_id_only_read_back_with_smart_backend_services_signed_assertion(
         assert assertion["sub"] == CLIENT_ID and assertion["kid"] == "psb-key-1"
         assert assertion["exp"] - assertion["iat"] <= 300 and assertion["jti"]
         assert [seen.authorization for seen in server.requests] == [f"Bearer {ACCESS_TOKEN}"]
+
+
+@pytest.mark.parametrize(
+    ("example", "event"),
+    [
+        ("R4B/notification-full-resource.json", r4_event),
+        ("R5-json/notification-full-resource.json", r5_event),
+    ],
+)
+def test_official_full_resource_notification_carrying_adverse_events(
+    example: str,
+    event: Callable[[int], dict[str, Any]],
+    ingest: IngestProcess,
+    kafka: KafkaSettings,
+) -> None:
+    """The official notification, its Encounter swapped for two AdverseEvents."""
+    bundle = official(example)
+    status_entry = bundle["entry"][0]
+    template = status_entry["resource"]["notificationEvent"][0]
+    events = [event(70 + n) for n in range(2)]
+    urls = [f"http://example.org/FHIR/AdverseEvent/{e['id']}" for e in events]
+    status_entry["resource"]["notificationEvent"] = [
+        {**template, "focus": {"reference": url}} for url in urls
+    ]
+    bundle["entry"] = [status_entry] + [
+        {"fullUrl": url, "resource": e} for url, e in zip(urls, events, strict=True)
+    ]
+    response = ingest.post("/fhir/subscription", bundle, FHIR_JSON)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 2
+    assert len(signals_for(kafka, set(response.json()["incidents"]))) == 2
