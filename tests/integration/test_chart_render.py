@@ -407,3 +407,9 @@ def test_notes_tell_the_operator_what_to_create() -> None:
     assert "kubectl -n hospital create secret generic peer-support-pseudonym-key" in text
     assert 'Kafka password in Secret "peer-support-bridge", key "password"' in text
     assert "SASL_SSL" in text
+
+
+def test_notes_say_how_to_let_callers_into_the_ingest_api() -> None:
+    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" in chart.notes({})
+    named = {"ingest": {"secretEnv": {"PSB_INGEST_TOKEN": {"name": "peer-support-ingest"}}}}
+    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" not in chart.notes(named)
