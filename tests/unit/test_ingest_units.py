@@ -194,3 +194,11 @@ def test_openapi_schemas_are_valid_json_schema() -> None:
     for schema in document["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
     json.dumps(document)  # serialisable as served
+
+
+@pytest.mark.parametrize("build", [r5_notification, r4b_notification, r4_backport_notification])
+@pytest.mark.parametrize("kind", ["handshake", "heartbeat", "query-status"])
+def test_notifications_without_events_carry_nothing_in_every_shape(build: Any, kind: str) -> None:
+    content = read_notification(build(kind=kind))
+    assert content.kind == kind
+    assert content.resources == [] and content.references == []
