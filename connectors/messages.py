@@ -35,6 +35,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from connectors.answers.tokens import AnswerLinks, AnswersSettings, AnswerTokens
+from connectors.base.sink import Sink
 from runtime.clock import utc_now
 from runtime.settings import PsbSettings
 from schemas import Channel, Language, Notification, Profession
@@ -124,12 +125,32 @@ class BrokenTemplateError(Exception):
     """A template that does not compile or render; the message names file, line and cause."""
 
 
+ANSWER_LABELS: Final[dict[Language, tuple[str, str, str]]] = {
+    Language.NB: ("Ja takk", "Ikke nå", "Minn meg på det senere"),
+    Language.NN: ("Ja takk", "Ikkje no", "Minn meg på det seinare"),
+    Language.EN: ("Yes, please", "Not now", "Remind me later"),
+}
+"""Button labels where a channel shows the answer links as buttons (Teams, Slack)."""
+
+
 @dataclass(frozen=True)
 class RenderedMessage:
     subject: str
     text: str
     html: str
     links: AnswerLinks | None
+
+    def paragraphs(self) -> list[str]:
+        return [part.strip() for part in self.text.split("\n\n") if part.strip()]
+
+    def buttons(self, language: Language) -> list[tuple[str, str, str]]:
+        """(answer code, label, url) for each answer link, in order; none without links."""
+        if self.links is None:
+            return []
+        labels = ANSWER_LABELS[language]
+        urls = (self.links.accept, self.links.not_now, self.links.remind_later)
+        codes = ("accept", "not-now", "remind-later")
+        return list(zip(codes, labels, urls, strict=True))
 
 
 def template_name(kind: NotificationKind, language: Language, part: str) -> str:
@@ -216,10 +237,14 @@ class Templates:
             notification.offer_id, notification.recipient_ref, notification.language
         )
 
-    def render(self, notification: Notification, now: datetime | None = None) -> RenderedMessage:
+    def render(
+        self, notification: Notification, now: datetime | None = None, inline_links: bool = True
+    ) -> RenderedMessage:
+        """Subject, text and HTML of ``notification``. With ``inline_links`` false the text
+        leaves the answer links out, for channels that show them as buttons."""
         links = self.links(notification)
         valid_until = (now or utc_now()) + self._link_age if links is not None else None
-        values = context(notification, links, valid_until)
+        values = context(notification, links if inline_links else None, valid_until)
         parts = {
             part: self._env.get_template(
                 template_name(notification.kind, notification.language, part)
@@ -307,3 +332,14 @@ def sample_notifications() -> list[Notification]:
                     )
                 )
     return samples
+
+
+class TemplatedSink(Sink):
+    """A sink that renders messages; its templates are checked in :meth:`setup`, so a broken
+    override stops the sink at start-up, before the first send."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.templates = templates
+
+    async def setup(self) -> None:
+        self.templates.check()

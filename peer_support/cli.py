@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 
 from peer_support import settings_errors
 from peer_support.policy_cli import policy_app
+from peer_support.sink_cli import sink as sink_command
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
 from runtime.clock import utc_now
@@ -151,6 +152,9 @@ def demo() -> None:
     from peer_support.demo import run_demo
 
     raise typer.Exit(run_demo())
+
+
+app.command("sink")(sink_command)
 
 
 def main() -> None:
