@@ -31,6 +31,8 @@ log = get_logger("sink")
 DEFAULT_RATES: Final[dict[Channel, float]] = {Channel.SLACK: 1.0}
 """Messages per second when ``PSB_SINK_RATE_PER_S`` is 0; channels not named: unlimited."""
 
+RETRY_AFTER_MAX_S: Final = 3600.0
+
 FINAL_OUTCOMES: Final = frozenset({Outcome.DELIVERED, Outcome.FAILED_PERMANENTLY})
 
 
@@ -81,12 +83,12 @@ def backoff_s(
     retry_after: float | None = None,
     rng: random.Random | None = None,
 ) -> float:
-    """Wait before attempt ``attempt + 1``: full jitter over an exponential ceiling, but never
-    less than the channel's ``Retry-After`` (capped at ``max_s``)."""
+    """Wait before attempt ``attempt + 1``: jitter over an exponential ceiling, but never less
+    than the channel's ``Retry-After`` (which may exceed ``max_s``; it is capped at an hour)."""
     ceiling = min(max_s, initial_s * 2 ** min(attempt - 1, 30))
     wait = (rng or random).uniform(ceiling / 2, ceiling)
     if retry_after is not None:
-        wait = max(wait, min(retry_after, max_s))
+        wait = max(wait, min(retry_after, RETRY_AFTER_MAX_S))
     return wait
 
 
