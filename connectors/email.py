@@ -12,6 +12,7 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
@@ -47,6 +48,11 @@ class SmtpSettings(PsbSettings):
     from_name: str = Field("Kollegastøtte", description="Sender display name of offer emails.")
     timeout_s: float = Field(30.0, gt=0, le=600, description="SMTP timeout, seconds.")
     validate_certs: bool = Field(True, description="Verify the SMTP server's TLS certificate.")
+    ca_file: Path | None = Field(
+        None,
+        description="CA bundle (PEM) that signed the SMTP server's certificate, for a private "
+        "CA (e.g. a file in PSB_SECRETS_DIR); the system's CAs when unset.",
+    )
 
 
 def message_id(notification_id: str, from_address: str) -> str:
@@ -108,6 +114,7 @@ class EmailSink(TemplatedSink):
                 start_tls=s.security == "starttls",
                 timeout=s.timeout_s,
                 validate_certs=s.validate_certs,
+                cert_bundle=str(s.ca_file) if s.ca_file is not None else None,
             )
         except aiosmtplib.SMTPException as exc:
             raise smtp_error(exc) from None

@@ -11,8 +11,10 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from pydantic import SecretStr
 
 from connectors.answers.tokens import AnswersSettings, AnswerTokens
@@ -31,7 +33,7 @@ from schemas import Channel, DeadLetter, DeliveryReceipt, Language, Notification
 from schemas.notification import NotificationKind
 from tests.support.kafka import TopicReader, produce
 from tests.support.notifications import notification
-from tests.support.receivers import HttpReceiver, SmtpReceiver
+from tests.support.receivers import HttpReceiver, SmtpReceiver, self_signed_certificate
 
 SECRET = "channel-test-answer-link-key-0123456789ab"
 WEBHOOK_KEY = "channel-test-webhook-signing-key-0123456789"
@@ -173,6 +175,41 @@ def test_smtp_550_dead_letters_at_once_and_451_is_retried(
         (Outcome.RETRYING, 451),
         (Outcome.RETRYING, 451),
         (Outcome.DELIVERED, None),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_email_over_starttls_or_implicit_tls_with_login(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path, security: str
+) -> None:
+    kafka = kafka_factory()
+    note = notification(Channel.EMAIL)
+    send(kafka, note)
+    cert, key = self_signed_certificate(tmp_path)
+    receiver = SmtpReceiver(
+        security=security, certificate=(cert, key), credentials=("bridge", "s3cret-pw")
+    )
+    with receiver as server:
+        settings = SmtpSettings(
+            host="127.0.0.1",
+            port=server.port,
+            security=security,
+            username=SecretStr("bridge"),
+            password=SecretStr("s3cret-pw"),
+            ca_file=cert,  # verified against its own CA, not with checks switched off
+            from_address="kollegastotte@helseforetak.example",
+        )
+        run_sink(
+            kafka,
+            EmailSink(settings, templates()),
+            Channel.EMAIL,
+            lambda: len(server.messages) >= 1,
+        )
+    assert server.logins == ["bridge"]
+    assert [m["Message-ID"] for m in server.messages] == [
+        f"<{note.notification_id}@helseforetak.example>"
     ]
 
 

@@ -8,17 +8,20 @@ Both can be told to fail: the HTTP server answers with the statuses in ``script`
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from runtime.broker import free_port
 
@@ -113,15 +116,78 @@ class _Recorder:
         return "250 Message accepted"
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command."""
+    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 class SmtpReceiver:
     """aiosmtpd on loopback; addresses starting ``refuse`` get 550, ``later`` gets 451 for
-    the first ``deferrals`` attempts."""
+    the first ``deferrals`` attempts. With ``security`` "starttls" or "tls" it speaks TLS with
+    ``certificate`` (cert, key); with ``credentials`` it requires that login."""
 
-    def __init__(self, deferrals: int = 0) -> None:
+    def __init__(
+        self,
+        deferrals: int = 0,
+        security: str | None = None,
+        certificate: tuple[Path, Path] | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
+        self.logins: list[str] = []
         self.deferrals = deferrals
-        self._controller = Controller(_Recorder(self), hostname="127.0.0.1", port=self.port)
+        kwargs: dict[str, Any] = {}
+        if security is not None:
+            assert certificate is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+            if security == "starttls":
+                kwargs |= {"tls_context": context, "require_starttls": True}
+            else:
+                # aiosmtpd does not count implicit TLS as TLS for AUTH; the socket is TLS
+                kwargs |= {
+                    "ssl_context": context,
+                    "server_hostname": "127.0.0.1",
+                    "auth_require_tls": False,
+                }
+        if credentials is not None:
+
+            def authenticate(
+                server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+            ) -> AuthResult:
+                login = (data.login.decode(), data.password.decode())
+                if login == credentials:
+                    self.logins.append(login[0])
+                return AuthResult(success=login == credentials)
+
+            kwargs |= {"authenticator": authenticate, "auth_required": True}
+        self._controller = Controller(
+            _Recorder(self), hostname="127.0.0.1", port=self.port, **kwargs
+        )
 
     def __enter__(self) -> SmtpReceiver:
         self._controller.start()
