@@ -70,7 +70,9 @@ async def serve(runner: SinkRunner, delivery: DeliverySettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    health = HealthServer(delivery.health_host, delivery.health_port, lambda: runner.ready)
+    health = HealthServer(
+        delivery.health_host, delivery.health_port, lambda: runner.ready, runner.metrics.registry
+    )
     await health.start()
     log.info("sink started", topic=runner.topics[0], port=delivery.health_port)
     try:

@@ -25,6 +25,7 @@ from connectors.base.exceptions import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from connectors.base.metrics import SinkMetrics
 from connectors.base.sink import Sink
 from runtime.clock import utc_now
 from runtime.kafka import consumer_config, producer_config
@@ -74,8 +75,10 @@ class SinkRunner:
         group_id: str,
         settings: DeliverySettings | None = None,
         channel: Channel | None = None,
+        metrics: SinkMetrics | None = None,
     ) -> None:
         self.sink = sink
+        self.metrics = metrics or SinkMetrics()
         self.topics = list(topics)
         self.settings = settings or DeliverySettings()
         self.kafka = kafka
@@ -132,6 +135,7 @@ class SinkRunner:
             self._dead_letter(message, Reason.INVALID)
             return True
         if notification.notification_id in self.done:
+            self.metrics.skipped.labels(notification.channel.value).inc()
             log.info(
                 "already delivered, not sent again",
                 notification_id=notification.notification_id,
@@ -247,6 +251,9 @@ class SinkRunner:
         status: int | None = None,
         retry_in_s: float | None = None,
     ) -> None:
+        self.metrics.attempts.labels(
+            notification.channel.value, outcome.value, reason.value if reason else ""
+        ).inc()
         receipt = DeliveryReceipt(
             notification_id=notification.notification_id,
             offer_id=notification.offer_id,

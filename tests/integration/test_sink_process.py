@@ -96,11 +96,15 @@ def test_a_sink_killed_after_sending_and_before_committing_does_not_send_twice(
             wait_for(lambda: status(port, "/health/ready") == 200, 30, "readiness")
             wait_for(lambda: len(server.requests) >= 2, 30, "the second notification")
             time.sleep(1.5)  # room for a duplicate to arrive, if there were one
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+                metrics = page.read().decode()
         finally:
             sink.send_signal(signal.SIGTERM)
             assert sink.wait(30) == 0, log.read_text()
     assert [json.loads(r.body)["id"] for r in server.requests] == [first, second]
     assert "already delivered, not sent again" in log.read_text()  # it was redelivered
+    assert 'psb_sink_already_delivered_total{channel="webhook"} 1.0' in metrics
+    assert 'psb_sink_attempts_total{channel="webhook",outcome="delivered",reason=""} 1.0' in metrics
     assert "secret-part" not in log.read_text()  # the webhook URL is a secret
 
 
