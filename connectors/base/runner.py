@@ -92,15 +92,28 @@ class SinkRunner:
         """Notifications delivered or refused for good: never sent again."""
         self.handled = 0
         self.ready = False
+        self._assignments = 0
+        self._stale = False
+
+    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        """After a rebalance, partitions may come from a replica that sent and died before
+        committing: read the receipts again before the next send (the first assignment
+        follows the read at start-up)."""
+        self._assignments += 1
+        self._stale = self._assignments > 1
+
+    async def _load_receipts(self) -> None:
+        found = await asyncio.to_thread(
+            load_delivered, self.kafka, self.receipts_topic, self.settings.receipts_timeout_s
+        )
+        self.done |= found
+        log.info("receipts read", topic=self.receipts_topic, count=len(found))
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.sink.setup()
         try:
-            self.done = await asyncio.to_thread(
-                load_delivered, self.kafka, self.receipts_topic, self.settings.receipts_timeout_s
-            )
-            log.info("receipts read", topic=self.receipts_topic, count=len(self.done))
-            self._consumer.subscribe(self.topics)
+            await self._load_receipts()
+            self._consumer.subscribe(self.topics, on_assign=self._on_assign)
             self.ready = True
             while not stop.is_set():
                 message = await asyncio.to_thread(self._consumer.poll, 0.2)
@@ -111,6 +124,9 @@ class SinkRunner:
                     if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - public constant
                         log.warning("consumer error", reason=error.name())
                     continue
+                if self._stale:
+                    self._stale = False
+                    await self._load_receipts()
                 if not await self._handle(message, stop):
                     break  # stopped while waiting to retry: the record stays uncommitted
                 self._commit(message)
