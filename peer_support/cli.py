@@ -15,6 +15,7 @@ from peer_support import settings_errors
 from peer_support.ingest_cli import ingest_command
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
+from peer_support.sink_cli import sink as sink_command
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
 from runtime.clock import utc_now
@@ -155,6 +156,9 @@ def demo() -> None:
     from peer_support.demo import run_demo
 
     raise typer.Exit(run_demo())
+
+
+app.command("sink")(sink_command)
 
 
 def main() -> None:

@@ -27,8 +27,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from connectors.base.runner import SinkRunner
 from connectors.outbox import OutboxSink
+from peer_support.demo_channels import CHANNELS as DEMO_CHANNELS
+from peer_support.demo_channels import LocalChannels
 from runtime.broker import EmbeddedBroker, free_port
 from runtime.kafka import confluent_config, producer_config
+from runtime.logging import configure
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
 from schemas import Channel, StaffProfile
@@ -149,18 +152,31 @@ def topic_counts(kafka: KafkaSettings, names: list[str], idle_s: float = 1.5) ->
     return counts
 
 
-async def deliver_to_outbox(kafka: KafkaSettings, topics: Topics, sink: OutboxSink) -> None:
+async def deliver_to_outbox(kafka: KafkaSettings, topics: Topics, sink: OutboxSink) -> list[str]:
+    """Runs the outbox over every channel, and the email and webhook sinks against local
+    servers; returns what arrived at those servers, as lines to print."""
+    configure("warning")  # the sinks' per-message log lines would drown the demo's output
     runner = SinkRunner(
         sink, kafka, [topics.notifications(channel) for channel in Channel], group_id="demo-outbox"
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    deadline = time.monotonic() + WAIT_S
-    while len(sink.delivered) < EXPECTED_NOTIFICATIONS and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(3.0)  # room for a duplicate to show up, if there were one
-    stop.set()
-    await task
+    async with LocalChannels(kafka, topics) as channels:
+        task = asyncio.create_task(runner.run(stop))
+        deadline = time.monotonic() + WAIT_S
+        while not _all_arrived(sink, channels) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3.0)  # room for a duplicate to show up, if there were one
+        stop.set()
+        await task
+    return channels.report() if _all_arrived(sink, channels) else ["CHANNELS INCOMPLETE"]
+
+
+def _all_arrived(sink: OutboxSink, channels: LocalChannels) -> bool:
+    expected = {c: sum(n.channel is c for n in sink.delivered) for c in DEMO_CHANNELS}
+    return len(sink.delivered) >= EXPECTED_NOTIFICATIONS and (
+        len(channels.arrived.emails) >= expected[Channel.EMAIL]
+        and len(channels.arrived.events) >= expected[Channel.WEBHOOK]
+    )
 
 
 def print_summary(kafka: KafkaSettings, topics: Topics, sink: OutboxSink) -> None:
@@ -213,11 +229,14 @@ def run_demo() -> int:
             send_reports(kafka, topics)
             say()
             say("notifications arriving at the outbox (offers now, reminders after 12 s):")
-            asyncio.run(deliver_to_outbox(kafka, topics, sink))
+            arrived = asyncio.run(deliver_to_outbox(kafka, topics, sink))
         finally:
             stop_worker(worker)
         print_summary(kafka, topics, sink)
-    ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS
+        say()
+        for line in arrived:
+            say(line)
+    ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS and "CHANNELS INCOMPLETE" not in arrived
     say(f"  logs               {workdir}")
     say()
     say(

@@ -72,7 +72,16 @@ SAFE_MESSAGE_TYPES: tuple[type[BaseException], ...] = (
     ConnectionError,
 )
 
-NOISY_LOGGERS: Final = ("faust", "mode", "aiokafka", "kafka", "aiohttp.access", "venusian")
+NOISY_LOGGERS: Final = (
+    "faust",
+    "mode",
+    "aiokafka",
+    "kafka",
+    "aiohttp.access",
+    "venusian",
+    "httpx",  # logs each request with its URL, which may hold a secret
+    "httpcore",
+)
 
 
 _STRUCTLOG_INTERNALS: Final = frozenset({"_record", "_from_structlog"})

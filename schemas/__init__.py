@@ -22,6 +22,7 @@ from schemas.notification import (
     SchemeInfo,
 )
 from schemas.offer import SupportOffer
+from schemas.receipt import DeliveryReason, DeliveryReceipt, Outcome
 from schemas.report import NativeIncidentReport
 from schemas.response import Answer, SupportResponse
 from schemas.signal import IncidentSignal, InvolvedStaff
@@ -34,6 +35,8 @@ __all__ = [
     "Channel",
     "ContactPoint",
     "DeadLetter",
+    "DeliveryReason",
+    "DeliveryReceipt",
     "HandoffDetails",
     "IncidentSignal",
     "InvolvedStaff",
@@ -41,6 +44,7 @@ __all__ = [
     "NativeIncidentReport",
     "Notification",
     "NotificationKind",
+    "Outcome",
     "Profession",
     "Reason",
     "ResourceInfo",

@@ -8,7 +8,7 @@ from typing import Annotated, Final, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from schemas.base import Contract
-from schemas.codes import SourceFormat
+from schemas.codes import OpaqueId, SourceFormat
 
 FIELD_PATH_PATTERN: Final = (
     r"^(\$|[A-Za-z_][A-Za-z0-9_]{0,40}|\d{1,6})(\.([A-Za-z_][A-Za-z0-9_]{0,40}|\d{1,6}|<key>))*$"
@@ -36,6 +36,7 @@ class Reason(StrEnum):
     TOO_MANY = "too-many"
     INVALID = "invalid"
     UNPROCESSABLE = "unprocessable"
+    REFUSED = "refused"
 
 
 REASON_TEXT: Final[dict[Reason, str]] = {
@@ -56,6 +57,7 @@ REASON_TEXT: Final[dict[Reason, str]] = {
     Reason.TOO_MANY: "list has more entries than allowed",
     Reason.INVALID: "value is not valid here",
     Reason.UNPROCESSABLE: "the record could not be processed; the worker log has the error type",
+    Reason.REFUSED: "the channel refused the notification for good; its receipt has the reason",
 }
 
 
@@ -70,4 +72,6 @@ class DeadLetter(Contract):
     reason: Reason
     field_path: Annotated[str, StringConstraints(pattern=FIELD_PATH_PATTERN)] | None = None
     detected_format: SourceFormat | None = None
+    notification_id: OpaqueId | None = None
+    """Set for a notification a channel refused, to find its receipts."""
     recorded_at: AwareDatetime

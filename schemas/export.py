@@ -16,6 +16,7 @@ from schemas.dead_letter import DeadLetter
 from schemas.notification import Notification
 from schemas.offer import SupportOffer
 from schemas.policy.model import Policy
+from schemas.receipt import DeliveryReceipt
 from schemas.report import NativeIncidentReport
 from schemas.response import SupportResponse
 from schemas.signal import IncidentSignal
@@ -38,6 +39,7 @@ EXPORTED: Final[dict[str, tuple[type[BaseModel], JsonSchemaMode]]] = {
     "notification": (Notification, "serialization"),
     "dead-letter": (DeadLetter, "serialization"),
     "support-response": (SupportResponse, "serialization"),
+    "delivery-receipt": (DeliveryReceipt, "serialization"),
 }
 
 

@@ -28,9 +28,7 @@ NOT_CHART_MANAGED: dict[str, str] = {}
 # (issue 5 ingest, issue 3 sinks, issue 4 policy, issue 7 answers). Each entry goes when the
 # code declares the setting; the test below says so.
 AHEAD_OF_CODE: dict[str, str] = {
-    "PSB_SINK_HEALTH_PORT": "health port of `peer-support sink <channel>` (issue 3)",
     "PSB_ANSWERS_PORT": "port of `peer-support answers` (issue 7)",
-    "PSB_TEMPLATES_DIR": "the mounted message templates (issue 3)",
 }
 
 CHANNEL_PREFIXES = {

@@ -64,8 +64,12 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "a secret reference without a key",
-        {"sinks": {"channels": {"email": {"secretEnv": {"PSB_SMTP_PASSWORD": {"name": "smtp"}}}}}},
-        "at '/sinks/channels/email/secretEnv/PSB_SMTP_PASSWORD': missing property 'key'",
+        {
+            "sinks": {
+                "channels": {"email": {"secretEnv": {"PSB_SMTP_OAUTH_TOKEN": {"name": "smtp"}}}}
+            }
+        },
+        "at '/sinks/channels/email/secretEnv/PSB_SMTP_OAUTH_TOKEN': missing property 'key'",
     ),
     (
         "an unknown channel",

@@ -23,6 +23,10 @@ def test_demo_shows_offers_arriving_and_leaks_nothing() -> None:
     assert output.count("reminder → ") == 6
     assert "dead-lettered        1" in output
     assert "support offers       8" in output
+    # the email and webhook sinks delivered to real local servers, each notification once
+    assert output.count("  mail to ") == 6
+    assert output.count("signature verified") == 2
+    assert "Tilbudet er frivillig. Samtalen er fortrolig" in output
     sensitive = (resources.files("peer_support") / "samples" / "sensitive.txt").read_text()
     leaked = [term for term in sensitive.split("\n") if term and term in output]
     assert not leaked, leaked

@@ -47,6 +47,12 @@ ending in PASSWORD, TOKEN, SECRET or _KEY. Add a secret whose name does not end 
 {{- define "peer-support-bridge.secretSettings" -}}
 - PSB_PSEUDONYM_KEY
 - PSB_KAFKA_SASL_PASSWORD
+- PSB_SMTP_USERNAME
+- PSB_SMS_GATEWAY_URL
+- PSB_SMS_HEADERS
+- PSB_TEAMS_WORKFLOW_URL
+- PSB_SLACK_WEBHOOK_URL
+- PSB_WEBHOOK_URL
 {{- end -}}
 
 {{- define "peer-support-bridge.isSecretSetting" -}}

@@ -1,0 +1,111 @@
+"""``peer-support sink CHANNEL``: run the sink of one channel until SIGTERM.
+
+Loads the channel's settings, checks every template (a broken one stops the process here,
+with the file and line, exit 2), reads past receipts, then consumes
+``notifications.<channel>`` and serves ``/health/live`` and ``/health/ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from connectors.base import Sink
+from connectors.base.delivery import DeliverySettings
+from connectors.base.health import HealthServer
+from connectors.base.runner import SinkRunner
+from connectors.messages import BrokenTemplateError, Templates, TemplateSettings
+from runtime import settings as config
+from runtime.logging import configure, get_logger
+from runtime.topics import Topics
+from schemas import Channel
+
+log = get_logger("sink")
+
+
+class SinkChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    TEAMS = "teams"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+    OUTBOX = "outbox"
+
+
+def build_sink(channel: Channel, templates: Templates) -> Sink:
+    """The sink of ``channel`` with its settings from the environment."""
+    from peer_support.cli import settings_or_exit
+
+    if channel is Channel.EMAIL:
+        from connectors.email import EmailSink, SmtpSettings
+
+        return EmailSink(settings_or_exit(SmtpSettings), templates)
+    if channel is Channel.TEAMS:
+        from connectors.teams import TeamsSettings, TeamsSink
+
+        return TeamsSink(settings_or_exit(TeamsSettings), templates)
+    if channel is Channel.SLACK:
+        from connectors.slack import SlackSettings, SlackSink
+
+        return SlackSink(settings_or_exit(SlackSettings), templates)
+    if channel is Channel.SMS:
+        from connectors.sms import SmsSettings, SmsSink
+
+        return SmsSink(settings_or_exit(SmsSettings), templates)
+    if channel is Channel.WEBHOOK:
+        from connectors.webhook import WebhookSettings, WebhookSink
+
+        return WebhookSink(settings_or_exit(WebhookSettings), templates)
+    from connectors.outbox import OutboxSink
+
+    return OutboxSink()
+
+
+async def serve(runner: SinkRunner, delivery: DeliverySettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    health = HealthServer(
+        delivery.health_host, delivery.health_port, lambda: runner.ready, runner.metrics.registry
+    )
+    await health.start()
+    log.info("sink started", topic=runner.topics[0], port=delivery.health_port)
+    try:
+        await runner.run(stop)
+    finally:
+        await health.stop()
+
+
+def sink(
+    channel: Annotated[SinkChannel, typer.Argument(help="The channel to deliver.")],
+) -> None:
+    """Deliver notifications of one channel (email, sms, teams, slack, webhook, outbox)."""
+    from connectors.answers.tokens import AnswersSettings
+    from peer_support.cli import fail, settings_or_exit
+
+    configure(settings_or_exit(config.LogSettings).level)
+    kafka = settings_or_exit(config.KafkaSettings)
+    delivery = settings_or_exit(DeliverySettings)
+    chosen = Channel(channel.value)
+    try:
+        templates = Templates.from_settings(
+            settings_or_exit(TemplateSettings), settings_or_exit(AnswersSettings)
+        )
+        templates.check()
+        built = build_sink(chosen, templates)
+    except (BrokenTemplateError, ValueError) as exc:
+        fail(str(exc))
+    runner = SinkRunner(
+        built,
+        kafka,
+        [Topics(kafka.topic_prefix).notifications(chosen)],
+        group_id=f"{kafka.topic_prefix}peer-support-sink-{chosen.value}",
+        settings=delivery,
+        channel=chosen,
+    )
+    asyncio.run(serve(runner, delivery))
