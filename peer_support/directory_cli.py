@@ -108,3 +108,30 @@ def _write(
             return load(validated, kind, kafka, replace=replace, progress=bar.update)
         except DirectoryTopicError as exc:
             _fail(str(exc), EXIT_UNAVAILABLE)
+
+
+@directory_app.command("sync-ldap")
+def sync_ldap_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Sync once and exit (for a CronJob).")
+    ] = False,
+) -> None:
+    """Sync the staff directory from LDAP / Active Directory (PSB_LDAP_* settings) now and
+    then every PSB_LDAP_INTERVAL_S: only changes are written, and people who are gone get a
+    tombstone. With --once, exit 3 when the sync failed."""
+    from connectors.directory.ldap_settings import LdapSettings
+    from connectors.directory.ldap_sync import LdapSync
+    from runtime.logging import configure
+
+    configure(_settings(config.LogSettings).level)
+    sync = LdapSync(_settings(LdapSettings), _settings(config.KafkaSettings))
+    for outcome in sync.run(once=once):
+        if isinstance(outcome, Exception):
+            if once:
+                raise typer.Exit(EXIT_UNAVAILABLE)
+            continue
+        typer.echo(
+            f"ldap sync: {outcome.created} new, {outcome.updated} changed, "
+            f"{outcome.removed} removed, {outcome.unchanged} unchanged, "
+            f"{sum(outcome.skipped.values())} skipped"
+        )
