@@ -124,7 +124,10 @@ def sync_ldap_command(
     from runtime.logging import configure
 
     configure(_settings(config.LogSettings).level)
-    sync = LdapSync(_settings(LdapSettings), _settings(config.KafkaSettings))
+    ldap = _settings(LdapSettings)
+    if ldap.missing():
+        _fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
+    sync = LdapSync(ldap, _settings(config.KafkaSettings))
     for outcome in sync.run(once=once):
         if isinstance(outcome, Exception):
             if once:

@@ -23,8 +23,10 @@ class LdapSettings(PsbSettings):
 
     model_config = SettingsConfigDict(env_prefix="PSB_LDAP_", frozen=True, extra="ignore")
 
-    url: Annotated[str, StringConstraints(pattern=r"^ldaps?://[^\s/@]+/?$")] = Field(
-        description="Directory server, ldaps://host:636 or ldap://host:389 (with start_tls)."
+    url: Annotated[str, StringConstraints(pattern=r"^ldaps?://[^\s/@]+/?$")] | None = Field(
+        None,
+        description="Directory server, ldaps://host:636 or ldap://host:389 (with start_tls); "
+        "required by the sync.",
     )
     start_tls: bool = Field(False, description="Upgrade an ldap:// connection with StartTLS.")
     ca_file: Path | None = Field(
@@ -32,7 +34,9 @@ class LdapSettings(PsbSettings):
     )
     bind_dn: str | None = Field(None, description="DN (or user@domain) to bind as.")
     bind_password: SecretStr | None = Field(None, description="Password of bind_dn (secret).")
-    base_dn: str = Field(description="Where people are searched, e.g. OU=Ansatte,DC=hf,DC=no.")
+    base_dn: str | None = Field(
+        None, description="Where people are searched, e.g. OU=Ansatte,DC=hf,DC=no; required."
+    )
     filter: str = Field(
         "(&(objectClass=user)(objectCategory=person)"
         "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
@@ -46,7 +50,7 @@ class LdapSettings(PsbSettings):
         "title", description="Attribute whose value gives the profession (see profession_map)."
     )
     profession_map: dict[str, Profession] = Field(
-        default_factory=dict,
+        {},
         description='JSON map from attribute value to profession, e.g. {"Lege": "physician"}; '
         "a value that is itself a profession code needs no entry.",
     )
@@ -54,7 +58,7 @@ class LdapSettings(PsbSettings):
         "memberOf", description="Attribute listing the groups a person belongs to."
     )
     profession_groups: dict[str, Profession] = Field(
-        default_factory=dict,
+        {},
         description="JSON map from group DN to profession; a group match wins over "
         "profession_attribute.",
     )
@@ -63,7 +67,7 @@ class LdapSettings(PsbSettings):
     )
     unit_attribute: Attribute = Field("department", description="Attribute with the unit.")
     unit_map: dict[str, Code] = Field(
-        default_factory=dict,
+        {},
         description="JSON map from unit attribute value to unit code, for values that are "
         'not codes themselves, e.g. {"Akuttmottak": "AKM"}.',
     )
@@ -88,3 +92,9 @@ class LdapSettings(PsbSettings):
     retry_attempts: int = Field(
         8, ge=1, description="Attempts per sync before it is given up until the next one."
     )
+
+    def missing(self) -> list[str]:
+        """Settings the sync cannot run without, by variable name."""
+        return [
+            f"PSB_LDAP_{name.upper()}" for name in ("url", "base_dn") if getattr(self, name) is None
+        ]

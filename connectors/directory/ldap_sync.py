@@ -70,9 +70,9 @@ class LdapSource:
     def __init__(self, settings: LdapSettings) -> None:
         self.settings = settings
 
-    def _server(self) -> Server:
+    def _server(self, url: str) -> Server:
         settings = self.settings
-        secure = settings.url.startswith("ldaps://") or settings.start_tls
+        secure = url.startswith("ldaps://") or settings.start_tls
         tls = (
             Tls(
                 validate=ssl.CERT_REQUIRED,
@@ -83,8 +83,8 @@ class LdapSource:
             else None
         )
         return Server(
-            settings.url.rstrip("/"),
-            use_ssl=settings.url.startswith("ldaps://"),
+            url.rstrip("/"),
+            use_ssl=url.startswith("ldaps://"),
             tls=tls,
             get_info=NONE,
             connect_timeout=settings.timeout_s,
@@ -107,10 +107,12 @@ class LdapSource:
 
     def people(self) -> list[Person]:
         settings = self.settings
+        if settings.url is None or settings.base_dn is None:
+            raise LdapRefused(" and ".join(settings.missing()) + " not set")
         password = settings.bind_password.get_secret_value() if settings.bind_password else None
         try:
             connection = Connection(
-                self._server(),
+                self._server(settings.url),
                 user=settings.bind_dn,
                 password=password,
                 auto_bind=AUTO_BIND_TLS_BEFORE_BIND if settings.start_tls else AUTO_BIND_NO_TLS,
