@@ -123,6 +123,8 @@ class LdapSource:
         except (LDAPBindError, LDAPStartTLSError) as exc:
             raise LdapRefused(type(exc).__name__) from None
         except LDAPCommunicationError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # ours to fix, not the network's
+                raise LdapRefused("server certificate not trusted (see PSB_LDAP_CA_FILE)") from None
             raise LdapUnavailable(type(exc).__name__) from None
         try:
             results = connection.extend.standard.paged_search(

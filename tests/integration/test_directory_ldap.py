@@ -220,3 +220,35 @@ def test_an_unreachable_server_is_retried_until_it_answers(
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 0, log.read_text()
     assert "4 new" in stdout
+
+
+def test_ldaps_and_starttls_verify_the_server_against_the_ca_file(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    require_slapd()
+    server = Slapd(tmp_path / "slapd", tls=True).start()
+    try:
+        server.ldif(SEED)
+        kafka = kafka_factory()
+        assert server.ldaps_url is not None and server.ca_file is not None
+        env = sync_env(kafka, server.ldaps_url, tmp_path / "secrets")
+
+        untrusted = sync(env)  # the system's CAs do not know the test CA: not retried
+        assert untrusted.returncode == 3, untrusted.stderr
+        assert "server certificate not trusted" in untrusted.stderr
+        assert "retrying" not in untrusted.stderr
+
+        ldaps = sync(env, PSB_LDAP_CA_FILE=str(server.ca_file))
+        assert ldaps.returncode == 0, ldaps.stderr
+        assert "4 new" in ldaps.stdout
+
+        starttls = sync(
+            env,
+            PSB_LDAP_URL=server.url,
+            PSB_LDAP_START_TLS="true",
+            PSB_LDAP_CA_FILE=str(server.ca_file),
+        )
+        assert starttls.returncode == 0, starttls.stderr
+        assert "0 new, 0 changed, 0 removed, 4 unchanged" in starttls.stdout
+    finally:
+        server.stop()

@@ -36,6 +36,42 @@ directory {dir}/db
 overlay memberof
 """
 
+TLS_CONFIG = """\
+TLSCACertificateFile {dir}/ca.pem
+TLSCertificateFile {dir}/server.pem
+TLSCertificateKeyFile {dir}/server.key
+"""
+
+
+def make_certificates(directory: Path) -> Path:
+    """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl tool;
+    returns the CA file a client verifies the server with."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=peer-support test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost",
+    )  # fmt: skip
+    (directory / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
+    )  # fmt: skip
+    return directory / "ca.pem"
+
 
 def require_slapd() -> None:
     if not SLAPD.exists() or shutil.which("ldapadd") is None:
@@ -43,22 +79,31 @@ def require_slapd() -> None:
 
 
 class Slapd:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: bool = False) -> None:
         self.dir = workdir
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        self.tls_port = free_port() if tls else None
+        self.ldaps_url = f"ldaps://127.0.0.1:{self.tls_port}" if tls else None
+        self.ca_file = make_certificates(self._mkdir()) if tls else None
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _mkdir(self) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir
 
     def start(self, timeout: float = 20.0) -> Slapd:
         (self.dir / "db").mkdir(parents=True, exist_ok=True)
         conf = self.dir / "slapd.conf"
-        conf.write_text(
-            CONFIG.format(dir=self.dir, suffix=SUFFIX, root_dn=ROOT_DN, password=ROOT_PASSWORD)
-        )
+        config = CONFIG.format(dir=self.dir, suffix=SUFFIX, root_dn=ROOT_DN, password=ROOT_PASSWORD)
+        if self.ca_file is not None:
+            config = TLS_CONFIG.format(dir=self.dir) + config
+        conf.write_text(config)
+        listen = f"{self.url}/" + (f" {self.ldaps_url}/" if self.ldaps_url else "")
         self.log_path = self.dir / "slapd.log"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(SLAPD), "-f", str(conf), "-h", f"{self.url}/", "-d", "0"],
+                [str(SLAPD), "-f", str(conf), "-h", listen, "-d", "0"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
