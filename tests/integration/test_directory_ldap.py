@@ -252,3 +252,31 @@ def test_ldaps_and_starttls_verify_the_server_against_the_ca_file(
         assert "0 new, 0 changed, 0 removed, 4 unchanged" in starttls.stdout
     finally:
         server.stop()
+
+
+def test_the_running_sync_picks_up_a_change_on_its_next_round(
+    slapd: Slapd, kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    kafka = kafka_factory()
+    env = sync_env(kafka, slapd.url, tmp_path / "secrets")
+    reader = TopicReader(kafka, [Topics(kafka.topic_prefix).staff_directory])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peer_support", "directory", "sync-ldap"],
+        env={**env, "PSB_LDAP_INTERVAL_S": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        reader.poll_until(lambda messages: len(messages) >= 4, timeout=30)
+        slapd.ldif(
+            f"dn: uid=per,{PEOPLE}\nchangetype: modify\nreplace: departmentNumber\n"
+            "departmentNumber: MED-3\n",
+            command="ldapmodify",
+        )
+        reader.poll_until(lambda messages: len(messages) >= 5, timeout=30, idle=2.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        reader.close()
+    assert [m.key() for m in reader.messages[4:]] == [b"per"]
+    assert StaffProfile.model_validate_json(reader.messages[4].value()).unit_code == "MED-3"
