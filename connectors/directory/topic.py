@@ -86,7 +86,8 @@ def publish(
     timeout: float = 60.0,
 ) -> int:
     """Write entries and tombstones keyed by staff reference; returns how many were
-    acknowledged. Raises :class:`DirectoryTopicError` when any was not."""
+    acknowledged (``progress`` counts the entries). Raises :class:`DirectoryTopicError`
+    when any was not."""
     producer = Producer(producer_config(kafka))
     failures: list[str] = []
 
@@ -105,7 +106,7 @@ def publish(
                 producer.poll(0.5)
         producer.poll(0)
         count += 1
-        if progress is not None:
+        if progress is not None and value is not None:
             progress(1)
     if producer.flush(timeout) != 0:
         raise DirectoryTopicError(f"records to {topic} were not acknowledged in time")

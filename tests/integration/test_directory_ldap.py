@@ -18,7 +18,7 @@ from connectors.directory.topic import read_latest
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel, StaffProfile
-from tests.support.kafka import TopicReader
+from tests.support.kafka import TopicReader, produce_keyed
 from tests.support.ldap import ROOT_DN, ROOT_PASSWORD, SUFFIX, Slapd, require_slapd
 
 PEOPLE = f"ou=people,{SUFFIX}"
@@ -280,3 +280,26 @@ def test_the_running_sync_picks_up_a_change_on_its_next_round(
         reader.close()
     assert [m.key() for m in reader.messages[4:]] == [b"per"]
     assert StaffProfile.model_validate_json(reader.messages[4].value()).unit_code == "MED-3"
+
+
+def test_an_opt_out_is_kept_and_an_empty_result_removes_no_one(
+    slapd: Slapd, kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    kafka = kafka_factory()
+    topic = Topics(kafka.topic_prefix).staff_directory
+    env = sync_env(kafka, slapd.url, tmp_path / "secrets")
+    assert sync(env).returncode == 0
+    kari = StaffProfile.model_validate_json(read_latest(kafka, topic)["kari"])
+    opted_out = kari.model_copy(update={"opted_out": True}).model_dump_json()
+    produce_keyed(kafka, topic, [("kari", opted_out)])  # she said no to all messages
+
+    again = sync(env)
+    assert again.returncode == 0, again.stderr
+    assert "0 new, 0 changed, 0 removed, 4 unchanged" in again.stdout
+    assert StaffProfile.model_validate_json(read_latest(kafka, topic)["kari"]).opted_out
+
+    mistyped = sync(env, PSB_LDAP_FILTER="(objectClass=inetOrgPersn)")
+    assert mistyped.returncode == 0, mistyped.stderr
+    assert "0 removed" in mistyped.stdout
+    assert "ldap returned nobody; nothing removed" in mistyped.stderr
+    assert sorted(read_latest(kafka, topic)) == ["aisha", "boss", "kari", "per"]
