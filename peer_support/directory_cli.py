@@ -92,7 +92,8 @@ def load_command(
         typer.echo(f"{summary}; {result.written} written to {topic}")
         if replace:
             typer.echo(
-                "replace skipped: no one was removed because some rows were refused"
+                "replace skipped: no one was removed because "
+                + ("some rows were refused" if validated.errors else "the file lists no one")
                 if result.replace_skipped
                 else f"{result.removed} not in the file removed (tombstoned)"
             )

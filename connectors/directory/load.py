@@ -145,11 +145,11 @@ def load(
     progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
     """Write the valid entries; with ``replace``, tombstone everyone on the topic who is
-    not in the file — but only when every row was valid, since a refused row may be a
-    person who is still employed."""
+    not in the file — but only when every row was valid and there was at least one."""
     topic = kind.topic(Topics(kafka.topic_prefix))
     removals: list[str] = []
-    replace_skipped = replace and bool(validated.errors)
+    # a refused row may be a person still employed; an empty file is more likely a mistake
+    replace_skipped = replace and (bool(validated.errors) or not validated.entries)
     if replace and not replace_skipped:
         removals = sorted(set(read_latest(kafka, topic)) - set(validated.entries))
     upserts = [(ref, entry.model_dump_json().encode()) for ref, entry in validated.entries.items()]

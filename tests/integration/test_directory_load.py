@@ -59,6 +59,13 @@ def test_valid_rows_reach_the_topic_and_replace_tombstones_the_absent(
     assert "replace skipped" in result.stdout
     assert sorted(read_latest(kafka, topic)) == ["emp-1", "emp-2", "emp-3"]
 
+    # nor does a file that lists no one, which is more likely a mistake than a closure
+    second.write_text(STAFF.splitlines()[0] + "\n")
+    result = run(kafka, str(second), "--replace")
+    assert result.returncode == 0, result.stderr
+    assert "replace skipped: no one was removed because the file lists no one" in result.stdout
+    assert sorted(read_latest(kafka, topic)) == ["emp-1", "emp-2", "emp-3"]
+
     # a clean file is the whole truth: emp-2 and emp-3 are tombstoned
     second.write_text(STAFF.splitlines()[0] + "\nemp-1,Kari Nordmann,nurse,MED-4,,,,\n")
     result = run(kafka, str(second), "--replace")
