@@ -117,6 +117,7 @@ class LdapSource:
                 password=password,
                 auto_bind=AUTO_BIND_TLS_BEFORE_BIND if settings.start_tls else AUTO_BIND_NO_TLS,
                 read_only=True,
+                auto_referrals=False,  # never send our bind credentials to another server
                 receive_timeout=settings.timeout_s,
                 raise_exceptions=True,
             )

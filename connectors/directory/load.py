@@ -69,7 +69,8 @@ class LoadResult:
     replace_skipped: bool = False
 
 
-def _csv_rows(text: str, kind: Kind) -> Iterator[tuple[int, dict[str, str]]]:
+def _csv_rows(text: str, kind: Kind) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """(line, cells by column) per row; None for a row with more cells than the header."""
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     unknown = [name for name in header if name not in kind.columns]
@@ -81,14 +82,19 @@ def _csv_rows(text: str, kind: Kind) -> Iterator[tuple[int, dict[str, str]]]:
     reader.fieldnames = header
     for values in reader:
         # the header is line 1; a quoted cell may span lines, so ask the reader
-        yield (
-            reader.line_num,
-            {
-                name: (value or "").strip()
-                for name, value in values.items()
-                if isinstance(name, str) and isinstance(value, str) and value.strip()
-            },
-        )
+        if None in values:  # more cells than columns: an unquoted comma shifts every cell
+            yield reader.line_num, None
+            continue
+        cells = {
+            name: value.strip()
+            for name, value in values.items()
+            if isinstance(name, str) and isinstance(value, str) and value.strip()
+        }
+        yield reader.line_num, cells
+
+
+def _refuse(field: str, rule: str) -> BaseModel:
+    raise RowRefused(field, rule)
 
 
 def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
@@ -117,7 +123,9 @@ def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
             staff_from_csv if kind is Kind.STAFF else supporter_from_csv
         )
         for line, row in _csv_rows(text, kind):
-            if row:
+            if row is None:
+                accept(line, partial(_refuse, "row", "has more cells than the header has columns"))
+            elif row:
                 accept(line, partial(parse_csv, row))
     elif suffix in (".ndjson", ".jsonl"):
         for number, raw in enumerate(text.splitlines(), start=1):

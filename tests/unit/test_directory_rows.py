@@ -34,6 +34,7 @@ GOOD = "emp-1,Kari Nordmann,nurse,MED-3,emp-9,nb,no,kari@sykehus.example,+479123
         ("emp-2,Per Hansen,nurse,MED-3,,se,,,\n", "line 3: language: must be one of: nb, nn, en"),
         ("emp-2,Per Hansen,nurse,MED-3,,,maybe,,\n", "line 3: opted_out: must be true or false"),
         ("emp 2,Per Hansen,nurse,MED-3,,,,,\n", "line 3: staff_ref: must be one token"),
+        ("emp-2,Hansen, Per,nurse,MED-3,,,,,\n", "line 3: row: has more cells than the header"),
     ],
 )
 def test_a_bad_staff_row_is_refused_with_its_line_and_rule(row: str, message: str) -> None:
