@@ -109,3 +109,34 @@ def test_a_tombstone_forgets_the_person_in_every_table(
     assert read_latest(kafka, topics.staff_directory) == {}
     assert read_latest(kafka, topics.supporters) == {}
     reader.close()
+
+
+def test_a_tombstone_written_while_the_worker_was_down_is_honoured_after_restart(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    staff = tmp_path / "staff.csv"
+    staff.write_text(STAFF)
+    load(kafka, staff)
+    app_id = f"forget-{uuid.uuid4().hex[:8]}"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(TIMED.read_text().replace("delay: 4s", "delay: 40s"))
+    first = WorkerProcess(kafka, app_id, tmp_path, policy=policy).start()
+    try:
+        produce(kafka, topics.incident_reports, [report("emp-leaves")])
+        first.wait_metric('psb_scheduled{stage="offer"}', 1)
+    finally:
+        first.stop()
+    pending_topic = next(n for n in changelogs(kafka, app_id) if "deliveries-pending" in n)
+    assert any(b"emp-leaves" in v for v in read_latest(kafka, pending_topic).values())
+
+    produce_keyed(kafka, topics.staff_directory, [("emp-leaves", None)])
+    second = WorkerProcess(kafka, app_id, tmp_path, policy=policy).start()
+    try:
+        deadline = time.monotonic() + 20  # the offer is due 40 s after the report
+        while any(b"emp-leaves" in v for v in read_latest(kafka, pending_topic).values()):
+            assert time.monotonic() < deadline, "the leaver's offer was restored and waits"
+            time.sleep(0.5)
+    finally:
+        second.stop()
