@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from peer_support import settings_errors
+from peer_support.directory_cli import directory_app
 from peer_support.ingest_cli import ingest_command
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
@@ -37,6 +38,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
 app.command("ingest")(ingest_command)
 app.command("replay")(replay_command)
+app.add_typer(directory_app, name="directory")
 
 EXIT_INPUT = 2
 

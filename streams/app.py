@@ -22,7 +22,7 @@ from schemas import (
     SupportOffer,
     SupportResponse,
 )
-from streams import web
+from streams import forget, web
 from streams.agents import dispatch, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
@@ -100,7 +100,8 @@ def create_app(
     }
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
-    dispatch.register(ctx, support_offers, responses, channel_topics)
+    dispatcher = dispatch.register(ctx, support_offers, responses, channel_topics)
+    forget.register(ctx, dispatcher.schedule)
     web.register(ctx)
 
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped

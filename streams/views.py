@@ -46,7 +46,7 @@ class ReplicatedView(Generic[ModelT]):
         return None if raw is None else self.model.model_validate_json(raw)
 
     def on_remove(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(key)`` whenever a tombstone removes a key (forgetting a person)."""
+        """Call ``callback(key)`` for every tombstone (forgetting a person)."""
         self._on_remove.append(callback)
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
@@ -56,9 +56,11 @@ class ReplicatedView(Generic[ModelT]):
             return
         name = key.decode("utf-8", errors="replace")
         if value is None:
-            if self._entries.pop(name, None) is not None:
-                for callback in self._on_remove:
-                    callback(name)
+            # also for a key the view does not hold: compaction may have removed its entry
+            # while this worker was down, and what other tables hold about them must go too
+            self._entries.pop(name, None)
+            for callback in self._on_remove:
+                callback(name)
             return
         try:
             entry = self.model.model_validate_json(value)

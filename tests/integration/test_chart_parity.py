@@ -140,7 +140,7 @@ def test_the_chart_sets_only_settings_the_code_reads() -> None:
 def config_entries(values: dict[str, Any], kind: str = "config") -> Iterable[tuple[str, str, Any]]:
     """(scope, variable, value) of every `config` (or `secretEnv`) map in values."""
     scopes = {kind: values[kind]}
-    for key in ["worker", "ingest", "answers", "sinks"]:
+    for key in ["worker", "ingest", "answers", "sinks", "directorySync"]:
         scopes[f"{key}.{kind}"] = values[key][kind]
     for channel, sink in values["sinks"]["channels"].items():
         scopes[f"sinks.channels.{channel}.{kind}"] = sink[kind]

@@ -19,7 +19,7 @@ VALUE_SETS = CHART / "ci"
 RELEASE, NAMESPACE = "psb", "hospital"
 FULLNAME = f"{RELEASE}-peer-support-bridge"
 
-WORKLOAD_KINDS = {"Deployment", "Job"}
+WORKLOAD_KINDS = {"Deployment", "Job", "CronJob"}
 
 
 @cache
@@ -118,7 +118,12 @@ def workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def containers(objects: list[dict[str, Any]]) -> Iterator[Container]:
     for workload in workloads(objects):
-        pod = workload["spec"]["template"]
+        outer = workload["spec"]  # a CronJob's pod is one level further down
+        pod = (
+            outer["jobTemplate"]["spec"]["template"]
+            if "jobTemplate" in outer
+            else outer["template"]
+        )
         for spec in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
             yield Container(workload, pod, spec)
 

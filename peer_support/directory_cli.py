@@ -1,0 +1,141 @@
+"""``peer-support directory load`` and ``peer-support directory sync-ldap``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from connectors.directory.load import (
+    FileFormatError,
+    Kind,
+    LoadResult,
+    Validated,
+    load,
+    validate_file,
+)
+from connectors.directory.topic import DirectoryTopicError
+from peer_support import settings_errors
+from runtime import settings as config
+from runtime.topics import Topics
+
+directory_app = typer.Typer(
+    help="The staff directory and the supporter pool: load a file, sync from LDAP.",
+    no_args_is_help=True,
+)
+
+EXIT_INVALID = 2
+EXIT_UNAVAILABLE = 3
+MAX_ERRORS_SHOWN = 200
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(cls: type[SettingsT]) -> SettingsT:
+    try:
+        return config.load(cls)
+    except ValidationError as exc:
+        _fail("; ".join(settings_errors.describe(exc, cls)))
+
+
+@directory_app.command("load")
+def load_command(
+    file: Annotated[Path, typer.Argument(help="A .csv or .ndjson file, one person a row.")],
+    supporters: Annotated[
+        bool, typer.Option("--supporters", help="The file lists peer supporters.")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The file is the whole truth: everyone on the topic who is not in it gets a "
+            "tombstone (only when every row is valid).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only validate; write nothing.")
+    ] = False,
+) -> None:
+    """Validate every row and write the valid ones to the staff-directory (or supporters)
+    topic, keyed by staff reference. Refused rows are listed by line number with the field
+    and the rule, never their content; exit 2 when any row was refused."""
+    kind = Kind.SUPPORTERS if supporters else Kind.STAFF
+    try:
+        validated = validate_file(file, kind)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
+    except FileFormatError as exc:
+        _fail(str(exc))
+    for error in validated.errors[:MAX_ERRORS_SHOWN]:
+        typer.echo(str(error), err=True)
+    if len(validated.errors) > MAX_ERRORS_SHOWN:
+        typer.echo(f"... and {len(validated.errors) - MAX_ERRORS_SHOWN} more", err=True)
+    summary = (
+        f"{validated.lines} rows read: {len(validated.entries)} valid, "
+        f"{len(validated.errors)} refused"
+    )
+    if dry_run:
+        typer.echo(f"{summary}; dry run, nothing written")
+    else:
+        kafka = _settings(config.KafkaSettings)
+        topic = kind.topic(Topics(kafka.topic_prefix))
+        result = _write(validated, kind, kafka, replace)
+        typer.echo(f"{summary}; {result.written} written to {topic}")
+        if replace:
+            typer.echo(
+                "replace skipped: no one was removed because "
+                + ("some rows were refused" if validated.errors else "the file lists no one")
+                if result.replace_skipped
+                else f"{result.removed} not in the file removed (tombstoned)"
+            )
+    if validated.errors:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _write(
+    validated: Validated, kind: Kind, kafka: config.KafkaSettings, replace: bool
+) -> LoadResult:
+    with typer.progressbar(length=len(validated.entries), label="writing", file=sys.stderr) as bar:
+        try:
+            return load(validated, kind, kafka, replace=replace, progress=bar.update)
+        except DirectoryTopicError as exc:
+            _fail(str(exc), EXIT_UNAVAILABLE)
+
+
+@directory_app.command("sync-ldap")
+def sync_ldap_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Sync once and exit (for a CronJob).")
+    ] = False,
+) -> None:
+    """Sync the staff directory from LDAP / Active Directory (PSB_LDAP_* settings) now and
+    then every PSB_LDAP_INTERVAL_S: only changes are written, and people who are gone get a
+    tombstone. With --once, exit 3 when the sync failed."""
+    from connectors.directory.ldap_settings import LdapSettings
+    from connectors.directory.ldap_sync import LdapSync
+    from runtime.logging import configure
+
+    configure(_settings(config.LogSettings).level)
+    ldap = _settings(LdapSettings)
+    if ldap.missing():
+        _fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
+    sync = LdapSync(ldap, _settings(config.KafkaSettings))
+    for outcome in sync.run(once=once):
+        if isinstance(outcome, Exception):
+            if once:
+                raise typer.Exit(EXIT_UNAVAILABLE)
+            continue
+        typer.echo(
+            f"ldap sync: {outcome.created} new, {outcome.updated} changed, "
+            f"{outcome.removed} removed, {outcome.unchanged} unchanged, "
+            f"{sum(outcome.skipped.values())} skipped"
+        )

@@ -1,0 +1,44 @@
+"""Forgetting a person who left: a tombstone on ``staff-directory`` removes them from every
+table of the worker that holds them.
+
+* the directory view drops them itself (:class:`streams.views.ReplicatedView`);
+* their offers and reminders waiting in ``deliveries-pending`` are removed, with a
+  tombstone in the table's changelog so a restart does not bring them back;
+* their supporter record, if any, gets a tombstone on ``supporters``, so the pool
+  forgets them too and no one is handed over to a colleague who is gone.
+
+The ledgers of offers and notifications already made hold only derived opaque ids, which
+say nothing about whom they concerned, and stay to keep delivery exactly-once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.logging import get_logger
+from streams.context import WorkerContext
+from streams.schedule import Schedule
+
+log = get_logger("forget")
+
+
+def forget_pending(schedule: Schedule, staff_ref: str) -> int:
+    """Remove every waiting offer and reminder of the person; returns how many."""
+    entries = schedule.for_staff(staff_ref)
+    for pending in entries:
+        schedule.remove(pending.offer.offer_id, pending.partition)
+    return len(entries)
+
+
+def register(ctx: WorkerContext, schedule: Schedule) -> None:
+    supporters_topic: Any = ctx.app.topic(
+        ctx.topics.supporters, key_type=str, key_serializer="raw", value_serializer="raw"
+    )
+
+    def forget(staff_ref: str) -> None:
+        removed = forget_pending(schedule, staff_ref)
+        if staff_ref in ctx.supporters:
+            supporters_topic.send_soon(key=staff_ref.encode(), value=None)
+        log.info("person forgotten", count=removed)
+
+    ctx.directory.on_remove(forget)
