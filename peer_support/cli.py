@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from peer_support import settings_errors
+from peer_support import answers_cli, settings_errors
 from peer_support.policy_cli import policy_app
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
@@ -32,6 +32,7 @@ app = typer.Typer(
 topics_app = typer.Typer(help="Kafka topics of the bridge.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
+app.command("answers")(answers_cli.answers)
 
 EXIT_INPUT = 2
 

@@ -30,7 +30,6 @@ NOT_CHART_MANAGED: dict[str, str] = {}
 AHEAD_OF_CODE: dict[str, str] = {
     "PSB_INGEST_PORT": "port of `peer-support ingest` (issue 5)",
     "PSB_SINK_HEALTH_PORT": "health port of `peer-support sink <channel>` (issue 3)",
-    "PSB_ANSWERS_PORT": "port of `peer-support answers` (issue 7)",
     "PSB_TEMPLATES_DIR": "the mounted message templates (issue 3)",
 }
 
