@@ -23,7 +23,7 @@ from schemas import (
     SupportResponse,
 )
 from streams import web
-from streams.agents import dispatch, minimize, offers
+from streams.agents import dispatch, handoff, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
@@ -101,6 +101,7 @@ def create_app(
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
     dispatch.register(ctx, support_offers, responses, channel_topics)
+    handoff.register(ctx, responses, channel_topics)
     web.register(ctx)
 
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped

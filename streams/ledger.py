@@ -22,5 +22,12 @@ class Ledger:
         self._table.data[key] = value
         self._table.send_changelog(partition, key, value)
 
+    def get(self, key: str) -> str | None:
+        value = self._table.data.get(key)
+        return None if value is None else str(value)
+
+    def references(self) -> list[str]:
+        return list(self._table.data.keys())
+
     def __len__(self) -> int:
         return len(self._table.data)

@@ -66,3 +66,9 @@ class WorkerMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.handoffs = Counter(
+            "psb_handoffs_total",
+            "Accepted offers handed off, by route (supporter, coordinator, none) and outcome.",
+            ["route", "outcome"],
+            registry=self.registry,
+        )
