@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from peer_support import answers_cli, settings_errors
+from peer_support import answers_cli, report_cli, settings_errors
 from peer_support.policy_cli import policy_app
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
@@ -33,6 +33,7 @@ topics_app = typer.Typer(help="Kafka topics of the bridge.", no_args_is_help=Tru
 app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
 app.command("answers")(answers_cli.answers)
+app.command("report")(report_cli.report)
 
 EXIT_INPUT = 2
 
@@ -99,6 +100,7 @@ def worker() -> None:
     """Run the stream worker (agents minimize, offers, dispatch)."""
     from runtime.logging import configure
     from streams.app import create_app
+    from streams.evaluation.settings import EvaluationSettings
     from streams.worker import run_worker
 
     logs = settings_or_exit(config.LogSettings)
@@ -110,6 +112,7 @@ def worker() -> None:
         worker_settings,
         settings_or_exit(config.PolicySettings),
         enabled_channels=worker_settings.enabled_channels,
+        evaluation=settings_or_exit(EvaluationSettings),
     )
     run_worker(ctx)
 

@@ -10,7 +10,7 @@ everyone for unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -106,7 +106,7 @@ class Dispatcher:
         self.channels = channels
         self.scheduled = scheduled  # offer id -> the offer, to remind after the reminder
         self.requested = requested  # offers whose "remind me later" was honoured
-        self.on_sent: list[Callable[[Pending, Notification], None]] = []
+        self.on_sent: list[Callable[[Pending, Notification], Awaitable[None]]] = []
 
     def active_partitions(self) -> set[int]:
         topic = self.ctx.topics.support_offers
@@ -140,8 +140,8 @@ class Dispatcher:
             self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
             await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
-            for hook in self.on_sent:
-                hook(pending, outcome)
+            for hook in self.on_sent:  # e.g. the evaluation figures
+                await hook(pending, outcome)
         if pending.stage is Stage.OFFER and policy.timing.reminder.enabled:
             self.schedule.put(
                 Pending(

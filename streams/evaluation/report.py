@@ -40,7 +40,7 @@ class Row:
         return [
             *labels,
             *(str(getattr(self.figures, name)) for name in COUNTS),
-            *("" if value is None else f"{value / 3600:.1f}" for value in hours),
+            *("" if value is None else f"{value / 3600:.2f}" for value in hours),
         ]
 
 
