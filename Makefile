@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test install lint typecheck unit integration schemas docs chart-docs lock bench clean
+.PHONY: demo test system-deps install lint typecheck unit integration schemas docs chart-docs lock bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/peer-support demo
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest
+
+# System packages the tests drive for real, installed only when missing (as root, with apt).
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT_INSTALL) chromium; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

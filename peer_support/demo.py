@@ -27,6 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from connectors.base.runner import SinkRunner
 from connectors.outbox import OutboxSink
+from peer_support import demo_answers
 from runtime.broker import EmbeddedBroker, free_port
 from runtime.kafka import confluent_config, producer_config
 from runtime.settings import KafkaSettings
@@ -214,9 +215,11 @@ def run_demo() -> int:
             say()
             say("notifications arriving at the outbox (offers now, reminders after 12 s):")
             asyncio.run(deliver_to_outbox(kafka, topics, sink))
+            demo_answers.answer_some(kafka, sink.delivered, port, workdir)
         finally:
             stop_worker(worker)
         print_summary(kafka, topics, sink)
+        demo_answers.print_evaluation(kafka)
     ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS
     say(f"  logs               {workdir}")
     say()

@@ -21,8 +21,9 @@ from streams.evaluation.report import as_csv, as_text, month_table
 def read_figures(
     kafka: KafkaSettings, idle_s: float = 2.0, timeout_s: float = 60.0
 ) -> list[Figures]:
-    """The latest partial of every cell: read to the end of each partition (or until the
-    topic stays quiet for ``idle_s``), the last record per key winning, as compaction does."""
+    """The latest partial of every cell, the last record per key winning (as compaction
+    does). Reads until the topic stays quiet for ``idle_s``: high watermarks are not
+    trusted, since some brokers (Tansu 0.6) report them short of multi-record batches."""
     topic = Topics(kafka.topic_prefix).evaluation
     consumer = Consumer(
         confluent_config(
@@ -35,24 +36,15 @@ def read_figures(
         numbers = sorted(metadata.topics[topic].partitions) if topic in metadata.topics else []
         if not numbers:
             return []
-        ends = {
-            n: consumer.get_watermark_offsets(TopicPartition(topic, n), timeout=15)[1]
-            for n in numbers
-        }
         consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in numbers])
-        done = {n for n, end in ends.items() if end == 0}
         deadline = time.monotonic() + timeout_s
         quiet_since = time.monotonic()
-        while len(done) < len(numbers) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < idle_s:
             message = consumer.poll(0.2)
             if message is None or message.error() is not None:
-                if time.monotonic() - quiet_since > idle_s:
-                    break
                 continue
             quiet_since = time.monotonic()
             latest[(message.key() or b"").decode()] = message.value()
-            if (message.offset() or 0) + 1 >= ends[message.partition() or 0]:
-                done.add(message.partition())
     finally:
         consumer.close()
     figures = []
