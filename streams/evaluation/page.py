@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from streams.evaluation.figures import Figures, median_s
+from streams.evaluation.figures import BOUNDS_S, Figures, median_s
 from streams.evaluation.report import HEADERS, Row, month_table, months, trend
 
 FUNNEL: Final = (
@@ -43,6 +43,9 @@ class Bar:
 
 
 def readable(seconds: float) -> str:
+    """A median for people: the first bucket (up to 5 minutes) has no finer resolution."""
+    if seconds < BOUNDS_S[0]:
+        return "under 5 min"
     if seconds < 3600:
         return f"{max(round(seconds / 60), 1)} min"
     if seconds < 48 * 3600:
