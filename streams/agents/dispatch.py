@@ -141,7 +141,10 @@ class Dispatcher:
             await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
-                await hook(pending, outcome)
+                try:
+                    await hook(pending, outcome)
+                except Exception as exc:  # figures must never hold up a delivery
+                    log.error("hook failed", offer_id=pending.offer.offer_id, exc_info=exc)
         if pending.stage is Stage.OFFER and policy.timing.reminder.enabled:
             self.schedule.put(
                 Pending(

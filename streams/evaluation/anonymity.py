@@ -16,6 +16,10 @@ visible parts from a visible total. So, after the primary suppression (``people 
    hidden (or, when those are all hidden, the smallest visible cell related to a hidden
    one); repeat until nothing changes.
 
+A margin's people are the sum of its leaves' people: someone who changed unit within a month
+counts in both leaves, so margins may count a person twice (they are never smaller than
+the true number of people, and leaves are exact).
+
 Pure and deterministic: the same figures always give the same table.
 """
 
