@@ -17,17 +17,23 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/peer-support demo
 
-test: $(STAMP) lint typecheck system-deps
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest
 
-# System packages the tests run for real (OpenLDAP's slapd for the LDAP sync); installed
-# only when missing and only where apt-get can run as root, otherwise those tests skip.
+# System packages the tests drive for real (OpenLDAP's slapd for the LDAP sync, Chromium for
+# the evaluation page), installed only when missing and only where apt-get runs as root;
+# otherwise those tests skip with the reason.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 system-deps:
 	@if [ ! -x /usr/sbin/slapd ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q slapd ldap-utils >/dev/null 2>&1 || \
-		{ apt-get update -q >/dev/null 2>&1 && \
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slapd ldap-utils >/dev/null 2>&1; } || \
+		$(APT_INSTALL) slapd ldap-utils >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) slapd ldap-utils >/dev/null 2>&1; } || \
 		echo "system-deps: could not install slapd; the LDAP tests will skip"; \
+	fi
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		$(APT_INSTALL) chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) chromium >/dev/null 2>&1; } || \
+		echo "system-deps: could not install chromium; the browser test will skip"; \
 	fi
 
 lint: $(STAMP)

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from peer_support import settings_errors
+from peer_support import answers_cli, report_cli, settings_errors
 from peer_support.directory_cli import directory_app
 from peer_support.ingest_cli import ingest_command
 from peer_support.policy_cli import policy_app
@@ -39,6 +39,8 @@ app.add_typer(policy_app, name="policy")
 app.command("ingest")(ingest_command)
 app.command("replay")(replay_command)
 app.add_typer(directory_app, name="directory")
+app.command("answers")(answers_cli.answers)
+app.command("report")(report_cli.report)
 
 EXIT_INPUT = 2
 
@@ -105,6 +107,7 @@ def worker() -> None:
     """Run the stream worker (agents minimize, offers, dispatch)."""
     from runtime.logging import configure
     from streams.app import create_app
+    from streams.evaluation.settings import EvaluationSettings
     from streams.worker import run_worker
 
     logs = settings_or_exit(config.LogSettings)
@@ -116,6 +119,7 @@ def worker() -> None:
         worker_settings,
         settings_or_exit(config.PolicySettings),
         enabled_channels=worker_settings.enabled_channels,
+        evaluation=settings_or_exit(EvaluationSettings),
     )
     run_worker(ctx)
 

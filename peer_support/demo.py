@@ -27,6 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from connectors.base.runner import SinkRunner
 from connectors.outbox import OutboxSink
+from peer_support import demo_answers
 from peer_support.demo_channels import CHANNELS as DEMO_CHANNELS
 from peer_support.demo_channels import LocalChannels
 from runtime.broker import EmbeddedBroker, free_port
@@ -230,12 +231,14 @@ def run_demo() -> int:
             say()
             say("notifications arriving at the outbox (offers now, reminders after 12 s):")
             arrived = asyncio.run(deliver_to_outbox(kafka, topics, sink))
+            demo_answers.answer_some(kafka, sink.delivered, port, workdir)
         finally:
             stop_worker(worker)
         print_summary(kafka, topics, sink)
         say()
         for line in arrived:
             say(line)
+        demo_answers.print_evaluation(kafka)
     ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS and "CHANNELS INCOMPLETE" not in arrived
     say(f"  logs               {workdir}")
     say()

@@ -57,6 +57,11 @@ class Topics:
     def support_responses(self) -> str:
         return self._name("support-responses")
 
+    @property
+    def evaluation(self) -> str:
+        """Anonymous evaluation figures, one record per cell and partition (compacted)."""
+        return self._name("evaluation")
+
     def notifications(self, channel: Channel) -> str:
         return self._name(f"notifications.{channel.value}")
 
@@ -83,7 +88,7 @@ class Topics:
                 *(self.notifications(channel) for channel in Channel),
             )
         ]
-        tables = [self.staff_directory, self.supporters]
+        tables = [self.staff_directory, self.supporters, self.evaluation]
         return [TopicSpec(name) for name in streams + dead_letters] + [
             TopicSpec(name, compacted=True) for name in tables
         ]

@@ -23,10 +23,13 @@ from schemas import (
     SupportResponse,
 )
 from streams import forget, web
-from streams.agents import dispatch, minimize, offers
+from streams.agents import dispatch, handoff, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
+from streams.evaluation import recorder
+from streams.evaluation import web as evaluation_web
+from streams.evaluation.settings import EvaluationSettings
 from streams.metrics import WorkerMetrics
 from streams.policy.holder import PolicyHolder
 from streams.views import ReplicatedView
@@ -48,6 +51,7 @@ def create_app(
     *,
     enabled_channels: frozenset[Channel] = frozenset(Channel),
     clock: Callable[[], datetime] = utc_now,
+    evaluation: EvaluationSettings | None = None,
 ) -> WorkerContext:
     register_contracts()
     topics = Topics(kafka.topic_prefix)
@@ -101,7 +105,10 @@ def create_app(
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
     dispatcher = dispatch.register(ctx, support_offers, responses, channel_topics)
-    forget.register(ctx, dispatcher.schedule)
+    handoffs = handoff.register(ctx, responses, channel_topics)
+    forget.register(ctx, dispatcher, handoffs)
+    recorder.register(ctx, responses, dispatcher.on_sent)
+    evaluation_web.register(ctx, (evaluation or EvaluationSettings()).k)
     web.register(ctx)
 
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped

@@ -4,11 +4,14 @@ table of the worker that holds them.
 * the directory view drops them itself (:class:`streams.views.ReplicatedView`);
 * their offers and reminders waiting in ``deliveries-pending`` are removed, with a
   tombstone in the table's changelog so a restart does not bring them back;
-* their supporter record, if any, gets a tombstone on ``supporters``, so the pool
-  forgets them too and no one is handed over to a colleague who is gone.
+* the offers scheduled for them keep their ids (so a redelivered offer is still known as
+  done) but lose the offer itself, which names them;
+* their supporter record, if any, gets a tombstone on ``supporters``, and their count of
+  recent hand-offs is deleted, so the pool forgets them too and no one is handed over to a
+  colleague who is gone.
 
-The ledgers of offers and notifications already made hold only derived opaque ids, which
-say nothing about whom they concerned, and stay to keep delivery exactly-once.
+The other ledgers hold only derived opaque ids, which say nothing about whom they concerned,
+and stay to keep delivery exactly-once.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.logging import get_logger
+from streams.agents.dispatch import Dispatcher
+from streams.agents.handoff import Handoffs
 from streams.context import WorkerContext
+from streams.ledger import Ledger
 from streams.schedule import Schedule
 
 log = get_logger("forget")
@@ -30,13 +36,30 @@ def forget_pending(schedule: Schedule, staff_ref: str) -> int:
     return len(entries)
 
 
-def register(ctx: WorkerContext, schedule: Schedule) -> None:
+FORGOTTEN = "forgotten"
+
+
+def forget_scheduled(scheduled: Ledger, staff_ref: str, partitions: int) -> int:
+    """Blank the scheduled offers that name the person; returns how many."""
+    names = f'"staff_ref":"{staff_ref}"'
+    theirs = [key for key, value in scheduled.items() if names in value]
+    for offer_id in theirs:
+        scheduled.overwrite_everywhere(offer_id, FORGOTTEN, partitions)
+    return len(theirs)
+
+
+def register(ctx: WorkerContext, dispatcher: Dispatcher, handoffs: Handoffs) -> None:
+    schedule = dispatcher.schedule
+    partitions = ctx.kafka.partitions
     supporters_topic: Any = ctx.app.topic(
         ctx.topics.supporters, key_type=str, key_serializer="raw", value_serializer="raw"
     )
 
     def forget(staff_ref: str) -> None:
         removed = forget_pending(schedule, staff_ref)
+        removed += forget_scheduled(dispatcher.scheduled, staff_ref, partitions)
+        if handoffs.load.get(staff_ref) is not None:
+            handoffs.load.overwrite_everywhere(staff_ref, None, partitions)
         if staff_ref in ctx.supporters:
             supporters_topic.send_soon(key=staff_ref.encode(), value=None)
         log.info("person forgotten", count=removed)

@@ -22,5 +22,32 @@ class Ledger:
         self._table.data[key] = value
         self._table.send_changelog(partition, key, value)
 
+    def overwrite_everywhere(self, key: str, value: str | None, partitions: int) -> None:
+        """Replace (``None``: delete) ``key`` in memory and in every changelog partition.
+
+        For entries whose partition is not known, such as those of a person who left: the
+        last record of the key in each partition is then this one, so no restart brings the
+        old value back.
+        """
+        if value is None:
+            self._table.data.pop(key, None)
+        else:
+            self._table.data[key] = value
+        for partition in range(partitions):
+            if value is None:
+                self._table.send_changelog(partition, key, None, value_serializer="raw")
+            else:
+                self._table.send_changelog(partition, key, value)
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(str(key), str(value)) for key, value in self._table.data.items()]
+
+    def get(self, key: str) -> str | None:
+        value = self._table.data.get(key)
+        return None if value is None else str(value)
+
+    def references(self) -> list[str]:
+        return list(self._table.data.keys())
+
     def __len__(self) -> int:
         return len(self._table.data)

@@ -3,7 +3,9 @@ never anything taken from a report or a person."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streams.evaluation.figures import BOUNDS_S
 
 
 class WorkerMetrics:
@@ -64,5 +66,29 @@ class WorkerMetrics:
             "Offers that produced no notification, by reason "
             "(unknown-staff, opted-out, no-channel).",
             ["reason"],
+            registry=self.registry,
+        )
+        self.handoffs = Counter(
+            "psb_handoffs_total",
+            "Accepted offers handed off, by route (supporter, coordinator, none) and outcome.",
+            ["route", "outcome"],
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "psb_answers_total",
+            "Answers to offers, counted once per offer and answer.",
+            ["answer"],
+            registry=self.registry,
+        )
+        self.report_to_offer = Histogram(
+            "psb_report_to_offer_seconds",
+            "Time from the report to the offer going out.",
+            buckets=BOUNDS_S,
+            registry=self.registry,
+        )
+        self.offer_to_answer = Histogram(
+            "psb_offer_to_answer_seconds",
+            "Time from the offer going out to the first answer.",
+            buckets=BOUNDS_S,
             registry=self.registry,
         )

@@ -21,6 +21,7 @@ from schemas import SupportOffer
 class Stage(StrEnum):
     OFFER = "offer"
     REMINDER = "reminder"
+    LATER = "later"  # the reminder a person asked for with "remind me later"
 
 
 class Pending(BaseModel):

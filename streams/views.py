@@ -45,6 +45,10 @@ class ReplicatedView(Generic[ModelT]):
         raw = self._entries.get(key)
         return None if raw is None else self.model.model_validate_json(raw)
 
+    def values(self) -> list[ModelT]:
+        """Every entry, parsed (a snapshot: the view may change while it is used)."""
+        return [self.model.model_validate_json(raw) for raw in list(self._entries.values())]
+
     def on_remove(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(key)`` for every tombstone (forgetting a person)."""
         self._on_remove.append(callback)

@@ -39,6 +39,7 @@ class AnswersSettings(PsbSettings):
         description="Public address of the answers endpoint, as links in messages show it.",
     )
     link_max_age_days: int = Field(30, ge=1, le=365, description="Days an answer link stays valid.")
+    port: int = Field(8082, ge=1, le=65535, description="Port of `peer-support answers`.")
 
 
 class AnswerClaim(BaseModel):

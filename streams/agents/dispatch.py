@@ -10,12 +10,14 @@ everyone for unknown.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from runtime.logging import get_logger
 from schemas import (
+    Answer,
     Channel,
     Notification,
     NotificationKind,
@@ -40,7 +42,11 @@ class Skip(StrEnum):
     NO_CHANNEL = "no-channel"
 
 
-KIND_OF_STAGE = {Stage.OFFER: NotificationKind.OFFER, Stage.REMINDER: NotificationKind.REMINDER}
+KIND_OF_STAGE = {
+    Stage.OFFER: NotificationKind.OFFER,
+    Stage.REMINDER: NotificationKind.REMINDER,
+    Stage.LATER: NotificationKind.REMINDER,
+}
 
 
 def notification_for(
@@ -50,6 +56,8 @@ def notification_for(
     now: datetime,
     policy: Policy,
     kind: NotificationKind = NotificationKind.OFFER,
+    *,
+    requested: bool = False,
 ) -> Notification | Skip:
     if profile is None:
         return Skip.UNKNOWN_STAFF
@@ -59,7 +67,13 @@ def notification_for(
     if contact is None:
         return Skip.NO_CHANNEL
     return Notification(
-        notification_id=derive_id("ntf", offer.offer_id, kind.value, contact.channel.value),
+        notification_id=derive_id(
+            "ntf",
+            offer.offer_id,
+            kind.value,
+            contact.channel.value,
+            *(("requested",) if requested else ()),
+        ),
         offer_id=offer.offer_id,
         kind=kind,
         channel=contact.channel,
@@ -78,12 +92,21 @@ class Dispatcher:
     """Delivery of due entries; shared by the agent (offers due at once) and the timer."""
 
     def __init__(
-        self, ctx: WorkerContext, schedule: Schedule, sent: Ledger, channels: dict[Channel, Any]
+        self,
+        ctx: WorkerContext,
+        schedule: Schedule,
+        sent: Ledger,
+        channels: dict[Channel, Any],
+        scheduled: Ledger,
+        requested: Ledger,
     ) -> None:
         self.ctx = ctx
         self.schedule = schedule
         self.sent = sent
         self.channels = channels
+        self.scheduled = scheduled  # offer id -> the offer, to remind after the reminder
+        self.requested = requested  # offers whose "remind me later" was honoured
+        self.on_sent: list[Callable[[Pending, Notification], Awaitable[None]]] = []
 
     def active_partitions(self) -> set[int]:
         topic = self.ctx.topics.support_offers
@@ -97,7 +120,15 @@ class Dispatcher:
         policy = ctx.policy.current
         kind = KIND_OF_STAGE[pending.stage]
         profile = ctx.directory.get(pending.offer.staff_ref)
-        outcome = notification_for(pending.offer, profile, ctx.enabled_channels, now, policy, kind)
+        outcome = notification_for(
+            pending.offer,
+            profile,
+            ctx.enabled_channels,
+            now,
+            policy,
+            kind,
+            requested=pending.stage is Stage.LATER,
+        )
         if isinstance(outcome, Skip):
             ctx.metrics.not_notified.labels(outcome.value).inc()
             log.info("offer not notified", offer_id=pending.offer.offer_id, reason=outcome.value)
@@ -109,6 +140,11 @@ class Dispatcher:
             self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
             await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+            for hook in self.on_sent:  # e.g. the evaluation figures
+                try:
+                    await hook(pending, outcome)
+                except Exception as exc:  # figures must never hold up a delivery
+                    log.error("hook failed", offer_id=pending.offer.offer_id, exc_info=exc)
         if pending.stage is Stage.OFFER and policy.timing.reminder.enabled:
             self.schedule.put(
                 Pending(
@@ -139,11 +175,40 @@ class Dispatcher:
         return len(due)
 
     def answered(self, response: SupportResponse, partition: int) -> None:
-        """Any answer ends the wait for a reminder."""
+        """Any answer ends the wait for a reminder; "remind me later" then sets a new one."""
         pending = self.schedule.get(response.offer_id)
-        if pending is not None and pending.stage is Stage.REMINDER:
+        if (
+            pending is not None
+            and pending.stage is Stage.LATER
+            and response.answer is Answer.REMIND_LATER
+        ):
+            return  # asked again: the requested reminder stands
+        if pending is not None and pending.stage in (Stage.REMINDER, Stage.LATER):
             self.schedule.remove(response.offer_id, pending.partition)
             self.ctx.metrics.reminders_cancelled.inc()
+        if response.answer is Answer.REMIND_LATER:
+            self.remind_later(response, pending, partition)
+
+    def remind_later(
+        self, response: SupportResponse, pending: Pending | None, partition: int
+    ) -> None:
+        """One requested reminder per offer, at the policy's reminder interval (outside quiet
+        hours), and only when the policy sends reminders at all."""
+        timing = self.ctx.policy.current.timing
+        if not timing.reminder.enabled or response.offer_id in self.requested:
+            return
+        offer = pending.offer if pending is not None else self.known_offer(response.offer_id)
+        if offer is None or offer.staff_ref != response.staff_ref:
+            return
+        self.requested.record(response.offer_id, response.answered_at.isoformat(), partition)
+        due = reminder_due(self.ctx.clock(), timing)
+        self.schedule.put(Pending(offer=offer, stage=Stage.LATER, due_at=due, partition=partition))
+
+    def known_offer(self, offer_id: str) -> SupportOffer | None:
+        raw = self.scheduled.get(offer_id)
+        if raw is None or not raw.startswith("{"):
+            return None
+        return SupportOffer.model_validate_json(raw)
 
 
 def register(
@@ -153,7 +218,8 @@ def register(
     schedule = Schedule(app.Table("deliveries-pending", default=None, key_type=str, value_type=str))
     scheduled = Ledger(app.Table("offers-scheduled", default=None, key_type=str, value_type=str))
     sent = Ledger(app.Table("notifications-made", default=None, key_type=str, value_type=str))
-    dispatcher = Dispatcher(ctx, schedule, sent, channel_topics)
+    requested = Ledger(app.Table("reminders-requested", default=None, key_type=str, value_type=str))
+    dispatcher = Dispatcher(ctx, schedule, sent, channel_topics, scheduled, requested)
 
     @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:
@@ -164,7 +230,7 @@ def register(
                     ctx.metrics.duplicates.labels("scheduled").inc()
                     continue
                 partition = event.message.partition
-                scheduled.record(offer.offer_id, offer.due_at.isoformat(), partition)
+                scheduled.record(offer.offer_id, offer.model_dump_json(), partition)
                 pending = Pending(
                     offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition
                 )

@@ -27,6 +27,9 @@ def test_demo_shows_offers_arriving_and_leaks_nothing() -> None:
     assert output.count("  mail to ") == 6
     assert output.count("signature verified") == 2
     assert "Tilbudet er frivillig. Samtalen er fortrolig" in output
+    assert output.count("HTTP [200, 200, 200]") == 4  # open, confirm, confirm again
+    assert "hand-offs made     1" in output
+    assert "Evaluation 20" in output and "suppressed" in output
     sensitive = (resources.files("peer_support") / "samples" / "sensitive.txt").read_text()
     leaked = [term for term in sensitive.split("\n") if term and term in output]
     assert not leaked, leaked

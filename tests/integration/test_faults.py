@@ -47,17 +47,26 @@ def load_people(kafka: KafkaSettings, people: int = PEOPLE) -> None:
     )
 
 
-def notifications_by_offer(reader: TopicReader) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for value in reader.values():
-        note = Notification.model_validate_json(value)
-        found.setdefault(note.offer_id, set()).add(note.notification_id)
-    return found
+class NotificationsByOffer:
+    """offer id → the notification ids seen for it, parsing each record once."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, set[str]] = {}
+        self._parsed = 0
+
+    def update(self, reader: TopicReader) -> dict[str, set[str]]:
+        values = reader.values()
+        for value in values[self._parsed :]:
+            note = Notification.model_validate_json(value)
+            self.found.setdefault(note.offer_id, set()).add(note.notification_id)
+        self._parsed = len(values)
+        return self.found
 
 
 def assert_exactly_once(reader: TopicReader, expected: dict[str, str], timeout: float) -> None:
-    reader.poll_until(lambda _: len(notifications_by_offer(reader)) >= len(expected), timeout, 3)
-    found = notifications_by_offer(reader)
+    seen = NotificationsByOffer()
+    reader.poll_until(lambda _: len(seen.update(reader)) >= len(expected), timeout, 3)
+    found = seen.update(reader)
     missing = [offer for offer in expected if offer not in found]
     doubled = {offer: ids for offer, ids in found.items() if len(ids) != 1}
     unexpected = set(found) - set(expected)

@@ -1,0 +1,204 @@
+"""Agent ``handoff``: an accepted offer reaches a peer supporter, or the scheme's coordinator.
+
+The supporter is chosen by :func:`streams.policy.supporters.choose_supporter` among the
+supporters of the person's scheme who can be reached on an enabled channel (never the
+person's own line manager; same profession and another unit preferred; load spread by the
+hand-offs each supporter received in the last :data:`OPEN_FOR`). When nobody is free, the
+scheme's coordinator gets the hand-off. The notification carries only what is needed to
+make contact (``HandoffDetails``): name, preferred contact route, profession and language.
+Nothing about the incident is known here, so nothing about it can be sent.
+
+Idempotent across restarts: a ledger keyed by offer id remembers which offers were handed
+off, and the notification id is derived from the offer, so a replayed or repeated accept
+never reaches a second supporter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from runtime.logging import get_logger
+from schemas import (
+    Answer,
+    Channel,
+    HandoffDetails,
+    Language,
+    Notification,
+    NotificationKind,
+    StaffProfile,
+    SupportResponse,
+)
+from schemas.boundary import derive_id
+from schemas.policy import Policy, Scheme
+from schemas.staff import ContactPoint
+from streams.context import WorkerContext
+from streams.ledger import Ledger
+from streams.policy.routing import scheme_info
+from streams.policy.supporters import Candidate, choose_supporter
+
+log = get_logger("handoff")
+
+OPEN_FOR: Final = timedelta(days=14)
+"""How long a hand-off counts against a supporter's capacity (no closing event exists)."""
+
+
+def coordinator_ref(scheme: Scheme) -> str:
+    return f"coordinator:{scheme.id}"
+
+
+def handoff_details(person: StaffProfile, contact: ContactPoint) -> HandoffDetails:
+    return HandoffDetails(
+        staff_ref=person.staff_ref,
+        display_name=person.display_name,
+        contact_channel=contact.channel,
+        contact_address=contact.address,
+        profession=person.profession,
+        language=person.language,
+    )
+
+
+def to_supporter(
+    offer_id: str,
+    person: StaffProfile,
+    contact: ContactPoint,
+    supporter: StaffProfile,
+    route: ContactPoint,
+    policy: Policy,
+    now: datetime,
+) -> Notification:
+    return Notification(
+        notification_id=derive_id("ntf", offer_id, NotificationKind.HANDOFF.value, route.channel),
+        offer_id=offer_id,
+        kind=NotificationKind.HANDOFF,
+        channel=route.channel,
+        address=route.address,
+        recipient_ref=supporter.staff_ref,
+        display_name=supporter.display_name,
+        language=supporter.language,
+        profession=supporter.profession,
+        scheme=scheme_info(policy, person.profession, supporter.language),
+        handoff=handoff_details(person, contact),
+        policy_version=policy.version,
+        created_at=now,
+    )
+
+
+def to_coordinator(
+    offer_id: str, person: StaffProfile, contact: ContactPoint, policy: Policy, now: datetime
+) -> Notification | None:
+    scheme = policy.scheme_for(person.profession)
+    if scheme.coordinator is None:
+        return None
+    channel = scheme.coordinator.channel
+    return Notification(
+        notification_id=derive_id("ntf", offer_id, NotificationKind.HANDOFF.value, channel),
+        offer_id=offer_id,
+        kind=NotificationKind.HANDOFF,
+        channel=channel,
+        address=scheme.coordinator.address,
+        recipient_ref=coordinator_ref(scheme),
+        language=Language.NB,
+        profession=person.profession,
+        scheme=scheme_info(policy, person.profession, Language.NB),
+        handoff=handoff_details(person, contact),
+        policy_version=policy.version,
+        created_at=now,
+    )
+
+
+class Handoffs:
+    def __init__(
+        self, ctx: WorkerContext, made: Ledger, load: Ledger, channels: dict[Channel, Any]
+    ) -> None:
+        self.ctx = ctx
+        self.made = made
+        self.load = load
+        self.channels = channels
+
+    def _recent(self, supporter_ref: str, now: datetime) -> list[str]:
+        raw = self.load.get(supporter_ref)
+        stamps: list[str] = json.loads(raw) if raw else []
+        return [s for s in stamps if datetime.fromisoformat(s) > now - OPEN_FOR]
+
+    def open_handoffs(self, now: datetime) -> dict[str, int]:
+        return {ref: len(self._recent(ref, now)) for ref in self.load.references()}
+
+    def _reachable(self, profile: StaffProfile) -> ContactPoint | None:
+        return next((p for p in profile.channels if p.channel in self.ctx.enabled_channels), None)
+
+    def _candidates(self) -> Iterator[Candidate]:
+        for supporter in self.ctx.supporters.values():
+            profile = self.ctx.directory.get(supporter.staff_ref)
+            if profile is not None and self._reachable(profile) is not None:
+                yield Candidate(supporter=supporter, profile=profile)
+
+    def notification_for(self, response: SupportResponse, now: datetime) -> Notification | str:
+        """The hand-off for an accepted offer, or the reason there is none."""
+        person = self.ctx.directory.get(response.staff_ref)
+        if person is None:
+            return "unknown-staff"
+        if person.opted_out:
+            return "opted-out"
+        contact = person.preferred
+        if contact is None:
+            return "no-channel"
+        policy = self.ctx.policy.current
+        scheme = policy.scheme_for(person.profession)
+        today = now.astimezone(policy.timing.zone).date()
+        chosen = choose_supporter(
+            person,
+            scheme.id,
+            self._candidates(),
+            self.open_handoffs(now),
+            policy.supporter_selection,
+            today,
+        )
+        route = None if chosen is None else self._reachable(chosen.profile)
+        if chosen is not None and route is not None:
+            return to_supporter(
+                response.offer_id, person, contact, chosen.profile, route, policy, now
+            )
+        return to_coordinator(response.offer_id, person, contact, policy, now) or "no-coordinator"
+
+    async def accepted(self, response: SupportResponse, partition: int) -> None:
+        ctx = self.ctx
+        if response.offer_id in self.made:
+            ctx.metrics.duplicates.labels("handoff").inc()
+            return
+        now = ctx.clock()
+        outcome = self.notification_for(response, now)
+        if isinstance(outcome, str):
+            ctx.metrics.handoffs.labels("none", outcome).inc()
+            log.warning("no hand-off", offer_id=response.offer_id, reason=outcome)
+            return
+        self.made.record(response.offer_id, now.isoformat(), partition)
+        route = "coordinator" if outcome.recipient_ref.startswith("coordinator:") else "supporter"
+        if route == "supporter":
+            recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
+            self.load.record(outcome.recipient_ref, json.dumps(recent), partition)
+        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+        ctx.metrics.handoffs.labels(route, "sent").inc()
+        ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+        log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
+
+
+def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
+    app = ctx.app
+    made = Ledger(app.Table("handoffs-made", default=None, key_type=str, value_type=str))
+    load = Ledger(app.Table("supporter-load", default=None, key_type=str, value_type=str))
+    handoffs = Handoffs(ctx, made, load, channel_topics)
+
+    @app.agent(responses, name="handoff")
+    async def handoff_agent(stream: Any) -> None:
+        async for event in stream.events():
+            response: SupportResponse = event.value
+            if response.answer is not Answer.ACCEPT:
+                continue
+            await ctx.directory.ready.wait()
+            await ctx.supporters.ready.wait()
+            await handoffs.accepted(response, event.message.partition)
+
+    return handoffs

@@ -1,0 +1,1 @@
+"""Anonymous evaluation figures: per month, unit, profession and scheme, never per person."""

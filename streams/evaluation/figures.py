@@ -1,0 +1,103 @@
+"""The figures of one cell (month × unit × profession × scheme), as counts and histograms.
+
+No person is named here: a cell holds how many people it is built from, how many offers,
+answers and reminders it saw, and two histograms of durations (report → offer, offer →
+answer) in fixed buckets, from which medians are estimated. Each worker keeps its own
+partial per cell and Kafka partition (a person's offers and answers always share a
+partition), published on the compacted ``evaluation`` topic; readers add the partials up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Annotated, Final, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.codes import Code
+
+BOUNDS_S: Final = (
+    300, 900, 1800, 3600, 7200, 14400, 28800, 43200,
+    86400, 172800, 259200, 432000, 604800, 1209600, 2592000,
+)  # fmt: skip
+"""Upper bounds of the duration buckets (5 min … 30 days); one more bucket is open-ended."""
+
+COUNTS: Final = ("people", "offers", "answered", "accepted", "declined", "later", "reminders")
+
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Histogram = tuple[int, ...]
+EMPTY: Final[Histogram] = (0,) * (len(BOUNDS_S) + 1)
+
+
+def bucket(duration: timedelta) -> int:
+    seconds = max(duration.total_seconds(), 0)
+    return next((i for i, bound in enumerate(BOUNDS_S) if seconds <= bound), len(BOUNDS_S))
+
+
+def observe(histogram: Histogram, duration: timedelta) -> Histogram:
+    index = bucket(duration)
+    return tuple(count + (i == index) for i, count in enumerate(histogram))
+
+
+def median_s(histogram: Histogram) -> float | None:
+    """The median, interpolated inside its bucket (the open bucket reports its lower bound)."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    middle = total / 2
+    seen = 0
+    for i, count in enumerate(histogram):
+        if count and seen + count >= middle:
+            lower = BOUNDS_S[i - 1] if i > 0 else 0
+            if i == len(BOUNDS_S):
+                return float(lower)
+            return lower + (BOUNDS_S[i] - lower) * (middle - seen) / count
+        seen += count
+    return None  # pragma: no cover - the loop always returns for a non-empty histogram
+
+
+class Figures(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    month: Month
+    unit: Code
+    profession: Code
+    scheme: Code
+    partition: int = 0
+    people: int = 0
+    offers: int = 0
+    answered: int = 0
+    accepted: int = 0
+    declined: int = 0
+    later: int = 0
+    reminders: int = 0
+    report_to_offer: Histogram = EMPTY
+    offer_to_answer: Histogram = EMPTY
+
+    @property
+    def cell(self) -> tuple[str, str, str]:
+        return (self.unit, self.profession, self.scheme)
+
+    @property
+    def key(self) -> str:
+        return "|".join((self.month, *self.cell, str(self.partition)))
+
+    def plus(self, other: Figures) -> Self:
+        merged = {name: getattr(self, name) + getattr(other, name) for name in COUNTS}
+        for name in ("report_to_offer", "offer_to_answer"):
+            merged[name] = tuple(
+                a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)
+            )
+        return self.model_copy(update=merged)
+
+
+def combine(partials: Iterable[Figures]) -> dict[tuple[str, str, str, str], Figures]:
+    """Partials summed per month and cell (partition dropped)."""
+    cells: dict[tuple[str, str, str, str], Figures] = {}
+    for partial in partials:
+        key = (partial.month, *partial.cell)
+        base = cells.get(key)
+        whole = partial.model_copy(update={"partition": 0})
+        cells[key] = whole if base is None else base.plus(whole)
+    return cells

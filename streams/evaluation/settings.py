@@ -1,0 +1,20 @@
+"""Settings of the evaluation figures."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from runtime.settings import PsbSettings
+
+
+class EvaluationSettings(PsbSettings):
+    model_config = SettingsConfigDict(env_prefix="PSB_EVALUATION_", frozen=True, extra="ignore")
+
+    k: int = Field(
+        5,
+        ge=2,
+        le=100,
+        description="Smallest number of people a figure may be built from; smaller cells "
+        "(and those they could be derived from) are shown as suppressed.",
+    )

@@ -1,0 +1,176 @@
+"""One-click answers on the real broker: a link records exactly one answer however often it
+is opened or confirmed; forged, expired and mismatched links record nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.answers.tokens import AnswerClaim, AnswersSettings, AnswerTokens
+from runtime.settings import KafkaSettings
+from runtime.topics import Topics
+from schemas import Answer, Language, StaffRole, SupportOffer, SupportResponse
+from schemas.boundary import derive_id
+from tests.support.answers import TEST_LINK_SECRET, AnswersProcess
+from tests.support.kafka import TopicReader, produce
+
+NOW = datetime.now(UTC)
+
+
+def offer(staff_ref: str) -> SupportOffer:
+    return SupportOffer(
+        offer_id=derive_id("off", staff_ref, NOW.isoformat()),
+        incident="inc_" + "a" * 32,
+        staff_ref=staff_ref,
+        role=StaffRole.REPORTER,
+        reported_at=NOW,
+        created_at=NOW,
+        due_at=NOW,
+        policy_version="test",
+    )
+
+
+def signer(secret: str = TEST_LINK_SECRET) -> AnswerTokens:
+    return AnswerTokens(AnswersSettings(secret=SecretStr(secret)))
+
+
+def token(made: SupportOffer, answer: Answer, language: Language = Language.NN, **kw: str) -> str:
+    claim = AnswerClaim(
+        offer_id=made.offer_id, staff_ref=made.staff_ref, answer=answer, language=language
+    )
+    return signer(**kw).sign(claim)
+
+
+@pytest.fixture(scope="module")
+def setup(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[KafkaSettings, AnswersProcess, Path]]:
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    for ref in ("ANS-1", "ANS-2", "ANS-3"):
+        made = offer(ref)
+        produce(kafka, topics.support_offers, [made.model_dump_json()], key=ref)
+    workdir = tmp_path_factory.mktemp("answers")
+    endpoint = AnswersProcess(kafka, workdir).start()
+    yield kafka, endpoint, workdir
+    endpoint.stop()
+
+
+def responses(kafka: KafkaSettings, idle: float = 1.5) -> list[SupportResponse]:
+    reader = TopicReader(kafka, [Topics(kafka.topic_prefix).support_responses])
+    try:
+        reader.drain(idle=idle)
+        return [SupportResponse.model_validate_json(value) for value in reader.values()]
+    finally:
+        reader.close()
+
+
+def test_a_link_records_one_answer_however_often_it_is_opened_and_confirmed(
+    setup: tuple[KafkaSettings, AnswersProcess, Path],
+) -> None:
+    kafka, endpoint, workdir = setup
+    made = offer("ANS-1")
+    path = f"/a/{token(made, Answer.ACCEPT)}"
+
+    for _ in range(3):  # a link preview, a mail scanner, the person opening the link
+        status, page = endpoint.request("GET", path)
+        assert status == 200
+        assert '<form method="post"' in page
+        assert "eg vil gjerne snakke med ein støttekollega" in page  # Nynorsk, as the claim says
+    assert responses(kafka, idle=1.0) == []
+
+    outcomes = [endpoint.request("POST", path) for _ in range(4)]
+    assert [status for status, _ in outcomes] == [200] * 4
+    assert "Ein støttekollega tek kontakt med deg" in outcomes[0][1]
+    assert all("alt registrert" in page for _, page in outcomes[1:])
+
+    recorded = responses(kafka)
+    assert [(r.offer_id, r.staff_ref, r.answer) for r in recorded] == [
+        (made.offer_id, "ANS-1", Answer.ACCEPT)
+    ]
+
+    # another replica, or the endpoint after a restart, knows the answer from the topic
+    replica = AnswersProcess(kafka, workdir).start()
+    try:
+        status, page = replica.request("POST", path)
+    finally:
+        replica.stop()
+    assert status == 200
+    assert "alt registrert" in page
+    assert len(responses(kafka)) == 1
+
+
+def test_another_answer_to_the_same_offer_is_its_own_record(
+    setup: tuple[KafkaSettings, AnswersProcess, Path],
+) -> None:
+    kafka, endpoint, _ = setup
+    made = offer("ANS-2")
+    before = len(responses(kafka, idle=0.5))
+    status, page = endpoint.request("POST", f"/a/{token(made, Answer.REMIND_LATER, Language.EN)}")
+    assert status == 200
+    assert "We will remind you" in page
+    found = [r for r in responses(kafka) if r.offer_id == made.offer_id]
+    assert [r.answer for r in found] == [Answer.REMIND_LATER]
+    assert len(responses(kafka, idle=0.3)) == before + 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_forged_expired_and_mismatched_links_get_a_friendly_page_and_record_nothing(
+    setup: tuple[KafkaSettings, AnswersProcess, Path],
+    method: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kafka, endpoint, _ = setup
+    made = offer("ANS-3")
+    before = len(responses(kafka, idle=0.5))
+    forged = token(made, Answer.ACCEPT, secret="another-key-that-is-long-enough-0123456789")
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 31 * 86_400)
+    expired = token(made, Answer.ACCEPT, Language.EN)
+    monkeypatch.setattr(time, "time", real)
+    unknown_offer = signer().sign(
+        AnswerClaim(
+            offer_id=derive_id("off", "nobody"),
+            staff_ref="ANS-3",
+            answer=Answer.ACCEPT,
+            language=Language.NB,
+        )
+    )
+    someone_elses = signer().sign(  # a real offer, but made for ANS-1
+        AnswerClaim(
+            offer_id=offer("ANS-1").offer_id,
+            staff_ref="ANS-3",
+            answer=Answer.NOT_NOW,
+            language=Language.NB,
+        )
+    )
+    cases = {
+        forged: (400, "Vi kjenner ikke igjen denne lenken"),
+        forged[:-3] + "xyz": (400, "Vi kjenner ikke igjen denne lenken"),
+        "not-a-token": (400, "Vi kjenner ikke igjen denne lenken"),
+        expired: (410, "Lenken er for gammel"),
+        unknown_offer: (400, "Vi kjenner ikke igjen denne lenken"),
+        someone_elses: (400, "Vi kjenner ikke igjen denne lenken"),
+    }
+    for link, (expected_status, words) in cases.items():
+        status, page = endpoint.request(method, f"/a/{link}")
+        assert (status, words in page) == (expected_status, True), link
+        assert "<form" not in page
+    status, page = endpoint.request("GET", f"/a/{expired}", {"Accept-Language": "en-GB,en"})
+    assert status == 410
+    assert "This link is too old" in page  # no claim to trust: the browser's language
+    assert len(responses(kafka)) == before
+
+
+def test_health_and_metrics(setup: tuple[KafkaSettings, AnswersProcess, Path]) -> None:
+    _, endpoint, _ = setup
+    assert endpoint.request("GET", "/health/live")[0] == 200
+    status, text = endpoint.request("GET", "/metrics")
+    assert status == 200
+    assert "psb_answer_clicks_total" in text
+    assert "ANS-" not in text

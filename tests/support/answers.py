@@ -1,0 +1,86 @@
+"""The answers endpoint as a real process, and a browser-like client for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+
+from runtime.broker import free_port
+from runtime.settings import KafkaSettings
+
+TEST_LINK_SECRET = "test-only-answer-link-key-0123456789abcdef"
+
+
+class AnswersProcess:
+    def __init__(self, kafka: KafkaSettings, workdir: Path, max_age_days: int = 30) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"answers-{self.port}.log"
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("PSB_")}
+        self.env.update(
+            {
+                "PSB_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "PSB_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+                "PSB_ANSWERS_SECRET": TEST_LINK_SECRET,
+                "PSB_ANSWERS_PORT": str(self.port),
+                "PSB_ANSWERS_BASE_URL": f"http://127.0.0.1:{self.port}",
+                "PSB_ANSWERS_LINK_MAX_AGE_DAYS": str(max_age_days),
+                "PSB_LOG_LEVEL": "info",
+            }
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> AnswersProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "peer_support", "answers", "--host", "127.0.0.1"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"answers endpoint exited:\n{self.log()}")
+            with suppress(OSError):
+                if self.request("GET", "/health/ready")[0] == 200:
+                    return self
+            time.sleep(0.25)
+        raise AssertionError(f"answers endpoint not ready:\n{self.log()}")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        request = urllib.request.Request(
+            self.url(path),
+            method=method,
+            headers=headers or {},
+            data=b"" if method == "POST" else None,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
