@@ -17,8 +17,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/peer-support demo
 
+# Two test processes (files stay together, each process has its own embedded broker): the
+# integration tests mostly wait on brokers and servers, so this halves the wall time.
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 # System packages the tests drive for real (OpenLDAP's slapd for the LDAP sync, Chromium for
 # the evaluation page), installed only when missing and only where apt-get runs as root;
@@ -47,7 +51,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
 
 # Speed and memory beside a baseline, on the embedded broker; writes bench/results.json.
 bench: $(STAMP)
