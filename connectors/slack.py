@@ -72,18 +72,12 @@ def payload(notification: Notification, rendered: RenderedMessage) -> dict[str, 
     }
 
 
-class SlackSink(http.HttpSink):
+class SlackSink(http.JsonPostSink):
     channels = frozenset({Channel.SLACK})
 
     def __init__(self, settings: SlackSettings, templates: Templates) -> None:
-        super().__init__(templates)
+        super().__init__(templates, settings.webhook_url, settings.timeout_s)
         self.settings = settings
-        self.timeout_s = settings.timeout_s
 
-    async def deliver(self, notification: Notification) -> None:
-        rendered = self.templates.render(notification, inline_links=False)
-        await self.post(
-            self.settings.webhook_url.get_secret_value(),
-            http.json_bytes(payload(notification, rendered)),
-            {"Content-Type": "application/json"},
-        )
+    def document(self, notification: Notification, rendered: RenderedMessage) -> object:
+        return payload(notification, rendered)

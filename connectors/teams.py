@@ -76,18 +76,12 @@ def envelope(notification: Notification, rendered: RenderedMessage) -> dict[str,
     }
 
 
-class TeamsSink(http.HttpSink):
+class TeamsSink(http.JsonPostSink):
     channels = frozenset({Channel.TEAMS})
 
     def __init__(self, settings: TeamsSettings, templates: Templates) -> None:
-        super().__init__(templates)
+        super().__init__(templates, settings.workflow_url, settings.timeout_s)
         self.settings = settings
-        self.timeout_s = settings.timeout_s
 
-    async def deliver(self, notification: Notification) -> None:
-        rendered = self.templates.render(notification, inline_links=False)
-        await self.post(
-            self.settings.workflow_url.get_secret_value(),
-            http.json_bytes(envelope(notification, rendered)),
-            {"Content-Type": "application/json"},
-        )
+    def document(self, notification: Notification, rendered: RenderedMessage) -> object:
+        return envelope(notification, rendered)

@@ -8,16 +8,18 @@ Errors carry a reason code and the status only; URLs hold secrets and are never 
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
 
 import httpx
+from pydantic import SecretStr
 
 from connectors.base.exceptions import PermanentDeliveryError, TransientDeliveryError
-from connectors.messages import TemplatedSink, Templates
+from connectors.messages import RenderedMessage, TemplatedSink, Templates
 from runtime.clock import utc_now
-from schemas import DeliveryReason
+from schemas import DeliveryReason, Notification
 
 USER_AGENT: Final = "peer-support-bridge"
 
@@ -110,3 +112,24 @@ class HttpSink(TemplatedSink):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class JsonPostSink(HttpSink):
+    """Posts one JSON document per message to a URL kept secret (it carries the credential):
+    a Teams workflow trigger, a Slack incoming webhook."""
+
+    def __init__(self, templates: Templates, url: SecretStr, timeout_s: float) -> None:
+        super().__init__(templates)
+        self._url = url
+        self.timeout_s = timeout_s
+
+    @abstractmethod
+    def document(self, notification: Notification, rendered: RenderedMessage) -> object: ...
+
+    async def deliver(self, notification: Notification) -> None:
+        rendered = self.templates.render(notification, inline_links=False)
+        await self.post(
+            self._url.get_secret_value(),
+            json_bytes(self.document(notification, rendered)),
+            {"Content-Type": "application/json"},
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
+from tests.support.process import read_log, stop_gracefully
 
 TEST_LINK_SECRET = "test-only-answer-link-key-0123456789abcdef"
 
@@ -74,13 +74,7 @@ class AnswersProcess:
             return error.code, error.read().decode()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_gracefully(self.process, timeout=20)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return read_log(self.log_path)

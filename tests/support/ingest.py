@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
+from tests.support.process import read_log, stop_gracefully
 from tests.support.worker import TEST_PSEUDONYM_KEY
 
 TOKEN = "test-ingest-token-0123456789"
@@ -91,16 +91,10 @@ class IngestProcess:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_gracefully(self.process, timeout=20)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return read_log(self.log_path)
 
 
 def fhir_env(base_url: str, token_url: str, client_id: str, client_secret: str) -> dict[str, str]:

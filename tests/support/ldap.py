@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from runtime.broker import free_port
+from tests.support.process import stop_gracefully
 
 SLAPD = Path("/usr/sbin/slapd")
 SUFFIX = "dc=example,dc=org"
@@ -130,10 +131,4 @@ class Slapd:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_gracefully(self.process, timeout=10)

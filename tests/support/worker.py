@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
+from tests.support.process import read_log, stop_gracefully
 
 TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
 
@@ -117,13 +117,7 @@ class WorkerProcess:
         raise AssertionError(f"{sample} stayed at {value}, expected >= {at_least}\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_gracefully(self.process, timeout=30)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -131,7 +125,7 @@ class WorkerProcess:
             self.process.wait(timeout=10)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return read_log(self.log_path)
 
     def log_records(self) -> list[dict[str, object]]:
         records = []
