@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from peer_support.exits import fail, settings_or_exit
+
 
 def answers(
     host: Annotated[
@@ -15,7 +17,6 @@ def answers(
     """Serve the answer links: a confirmation page per link, one SupportResponse per answer."""
     from connectors.answers.server import serve
     from connectors.answers.tokens import AnswersSettings, AnswerTokens
-    from peer_support.cli import fail, settings_or_exit
     from runtime import settings as config
     from runtime.logging import configure
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
-from peer_support import answers_cli, report_cli, settings_errors
+from peer_support import answers_cli, report_cli
 from peer_support.directory_cli import directory_app
+from peer_support.exits import fail, settings_or_exit
 from peer_support.ingest_cli import ingest_command
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
@@ -23,8 +22,6 @@ from runtime.clock import utc_now
 from schemas.boundary import BoundaryError, InputFormat, detect_format, load_document, minimize
 from schemas.boundary.conformance import check_conformance
 from schemas.codes import SourceFormat
-
-SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 app = typer.Typer(
     name="peer-support",
@@ -41,20 +38,6 @@ app.command("replay")(replay_command)
 app.add_typer(directory_app, name="directory")
 app.command("answers")(answers_cli.answers)
 app.command("report")(report_cli.report)
-
-EXIT_INPUT = 2
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_INPUT)
-
-
-def settings_or_exit(cls: type[SettingsT]) -> SettingsT:
-    try:
-        return config.load(cls)
-    except ValidationError as exc:
-        fail("; ".join(settings_errors.describe(exc, cls)))
 
 
 @app.command("minimize")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
 from connectors.directory.load import (
     FileFormatError,
@@ -19,7 +17,7 @@ from connectors.directory.load import (
     validate_file,
 )
 from connectors.directory.topic import DirectoryTopicError
-from peer_support import settings_errors
+from peer_support.exits import EXIT_INPUT, EXIT_UNAVAILABLE, fail, settings_or_exit
 from runtime import settings as config
 from runtime.topics import Topics
 
@@ -28,23 +26,7 @@ directory_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_INVALID = 2
-EXIT_UNAVAILABLE = 3
 MAX_ERRORS_SHOWN = 200
-
-SettingsT = TypeVar("SettingsT", bound=BaseSettings)
-
-
-def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(cls: type[SettingsT]) -> SettingsT:
-    try:
-        return config.load(cls)
-    except ValidationError as exc:
-        _fail("; ".join(settings_errors.describe(exc, cls)))
 
 
 @directory_app.command("load")
@@ -72,9 +54,9 @@ def load_command(
     try:
         validated = validate_file(file, kind)
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}")
+        fail(f"cannot read {file}: {exc.strerror}")
     except FileFormatError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for error in validated.errors[:MAX_ERRORS_SHOWN]:
         typer.echo(str(error), err=True)
     if len(validated.errors) > MAX_ERRORS_SHOWN:
@@ -86,7 +68,7 @@ def load_command(
     if dry_run:
         typer.echo(f"{summary}; dry run, nothing written")
     else:
-        kafka = _settings(config.KafkaSettings)
+        kafka = settings_or_exit(config.KafkaSettings)
         topic = kind.topic(Topics(kafka.topic_prefix))
         result = _write(validated, kind, kafka, replace)
         typer.echo(f"{summary}; {result.written} written to {topic}")
@@ -98,7 +80,7 @@ def load_command(
                 else f"{result.removed} not in the file removed (tombstoned)"
             )
     if validated.errors:
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_INPUT)
 
 
 def _write(
@@ -108,7 +90,7 @@ def _write(
         try:
             return load(validated, kind, kafka, replace=replace, progress=bar.update)
         except DirectoryTopicError as exc:
-            _fail(str(exc), EXIT_UNAVAILABLE)
+            fail(str(exc), EXIT_UNAVAILABLE)
 
 
 @directory_app.command("sync-ldap")
@@ -124,11 +106,11 @@ def sync_ldap_command(
     from connectors.directory.ldap_sync import LdapSync
     from runtime.logging import configure
 
-    configure(_settings(config.LogSettings).level)
-    ldap = _settings(LdapSettings)
+    configure(settings_or_exit(config.LogSettings).level)
+    ldap = settings_or_exit(LdapSettings)
     if ldap.missing():
-        _fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
-    sync = LdapSync(ldap, _settings(config.KafkaSettings))
+        fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
+    sync = LdapSync(ldap, settings_or_exit(config.KafkaSettings))
     for outcome in sync.run(once=once):
         if isinstance(outcome, Exception):
             if once:

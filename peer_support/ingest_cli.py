@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from peer_support.exits import settings_or_exit
+
 
 def ingest_command() -> None:
     """Run the HTTP ingest server (native reports, FHIR AdverseEvents and subscription
     notifications, CloudEvents); reports are minimized before anything reaches Kafka."""
     from connectors.ingest.server import run_server
     from connectors.ingest.settings import FhirReadSettings, IngestSettings
-    from peer_support.cli import settings_or_exit
     from runtime import settings as config
     from runtime.logging import configure
 

@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from peer_support.exits import settings_or_exit
 from runtime import settings as config
 from runtime.kafka import producer_config
 from runtime.topics import Topics
@@ -147,7 +148,6 @@ def replay_command(
 ) -> None:
     """Replay past reports from a file: each is minimized here and only its signal is
     produced to incident-signals. Malformed lines are reported by number and skipped."""
-    from peer_support.cli import settings_or_exit
 
     boundary = settings_or_exit(config.BoundarySettings)
     producer: Producer | None = None

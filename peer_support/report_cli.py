@@ -11,6 +11,7 @@ import typer
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
+from peer_support.exits import fail, settings_or_exit
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
@@ -62,7 +63,6 @@ def report(
     as_csv_output: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
 ) -> None:
     """Print a month's evaluation figures per unit, profession and scheme (k-anonymous)."""
-    from peer_support.cli import fail, settings_or_exit
     from runtime import settings as config
     from streams.evaluation.settings import EvaluationSettings
 

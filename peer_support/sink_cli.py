@@ -19,6 +19,7 @@ from connectors.base.delivery import DeliverySettings
 from connectors.base.health import HealthServer
 from connectors.base.runner import SinkRunner
 from connectors.messages import BrokenTemplateError, Templates, TemplateSettings
+from peer_support.exits import fail, settings_or_exit
 from runtime import settings as config
 from runtime.logging import configure, get_logger
 from runtime.topics import Topics
@@ -38,7 +39,6 @@ class SinkChannel(StrEnum):
 
 def build_sink(channel: Channel, templates: Templates) -> Sink:
     """The sink of ``channel`` with its settings from the environment."""
-    from peer_support.cli import settings_or_exit
 
     if channel is Channel.EMAIL:
         from connectors.email import EmailSink, SmtpSettings
@@ -86,7 +86,6 @@ def sink(
 ) -> None:
     """Deliver notifications of one channel (email, sms, teams, slack, webhook, outbox)."""
     from connectors.answers.tokens import AnswersSettings
-    from peer_support.cli import fail, settings_or_exit
 
     configure(settings_or_exit(config.LogSettings).level)
     kafka = settings_or_exit(config.KafkaSettings)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from contextlib import suppress
 from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, stop_gracefully
+from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_LINK_SECRET = "test-only-answer-link-key-0123456789abcdef"
 
@@ -37,23 +34,9 @@ class AnswersProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> AnswersProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "peer_support", "answers", "--host", "127.0.0.1"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"answers endpoint exited:\n{self.log()}")
-            with suppress(OSError):
-                if self.request("GET", "/health/ready")[0] == 200:
-                    return self
-            time.sleep(0.25)
-        raise AssertionError(f"answers endpoint not ready:\n{self.log()}")
+        self.process = start_command(["answers", "--host", "127.0.0.1"], self.env, self.log_path)
+        wait_healthy(self.process, self.url("/health/ready"), self.log_path, timeout)
+        return self
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

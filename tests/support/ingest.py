@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,7 @@ import httpx
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, stop_gracefully
+from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
 from tests.support.worker import TEST_PSEUDONYM_KEY
 
 TOKEN = "test-ingest-token-0123456789"
@@ -55,23 +52,9 @@ class IngestProcess:
         self.stop()
 
     def start(self, timeout: float = 30.0) -> IngestProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "peer_support", "ingest"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"ingest exited early:\n{self.log()}")
-            with suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/health/live", timeout=2).status_code == 200:
-                    return self
-            time.sleep(0.2)
-        raise AssertionError(f"ingest not live in {timeout}s:\n{self.log()}")
+        self.process = start_command(["ingest"], self.env, self.log_path)
+        wait_healthy(self.process, f"{self.base_url}/health/live", self.log_path, timeout)
+        return self
 
     def post(
         self,

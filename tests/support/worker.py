@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import suppress
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, stop_gracefully
+from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
 
@@ -63,14 +62,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout: float = 90.0) -> WorkerProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "peer_support", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        self.process = start_command(["worker"], self.env, self.log_path)
         self.wait_ready(ready_timeout)
         return self
 
@@ -78,19 +70,8 @@ class WorkerProcess:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log()}")
-            with (
-                suppress(OSError),
-                urllib.request.urlopen(self.url("/health/ready"), timeout=2) as r,
-            ):
-                if r.status == 200:
-                    return
-            time.sleep(0.25)
-        raise AssertionError(f"worker not ready in {timeout}s:\n{self.log()}")
+        assert self.process is not None
+        wait_healthy(self.process, self.url("/health/ready"), self.log_path, timeout)
 
     def metrics(self) -> dict[str, float]:
         """Prometheus samples as ``{'name{labels}': value}``."""
