@@ -60,6 +60,36 @@ def handoff_details(person: StaffProfile, contact: ContactPoint) -> HandoffDetai
     )
 
 
+def handoff_notification(
+    offer_id: str,
+    person: StaffProfile,
+    contact: ContactPoint,
+    route: ContactPoint,
+    recipient: StaffProfile | None,
+    recipient_ref: str,
+    policy: Policy,
+    now: datetime,
+) -> Notification:
+    """To a supporter (``recipient``) or, without one, a scheme's coordinator, who is
+    written to in Bokmål and seen through the person's profession."""
+    language = recipient.language if recipient is not None else Language.NB
+    return Notification(
+        notification_id=derive_id("ntf", offer_id, NotificationKind.HANDOFF.value, route.channel),
+        offer_id=offer_id,
+        kind=NotificationKind.HANDOFF,
+        channel=route.channel,
+        address=route.address,
+        recipient_ref=recipient_ref,
+        display_name=recipient.display_name if recipient is not None else None,
+        language=language,
+        profession=recipient.profession if recipient is not None else person.profession,
+        scheme=scheme_info(policy, person.profession, language),
+        handoff=handoff_details(person, contact),
+        policy_version=policy.version,
+        created_at=now,
+    )
+
+
 def to_supporter(
     offer_id: str,
     person: StaffProfile,
@@ -69,20 +99,8 @@ def to_supporter(
     policy: Policy,
     now: datetime,
 ) -> Notification:
-    return Notification(
-        notification_id=derive_id("ntf", offer_id, NotificationKind.HANDOFF.value, route.channel),
-        offer_id=offer_id,
-        kind=NotificationKind.HANDOFF,
-        channel=route.channel,
-        address=route.address,
-        recipient_ref=supporter.staff_ref,
-        display_name=supporter.display_name,
-        language=supporter.language,
-        profession=supporter.profession,
-        scheme=scheme_info(policy, person.profession, supporter.language),
-        handoff=handoff_details(person, contact),
-        policy_version=policy.version,
-        created_at=now,
+    return handoff_notification(
+        offer_id, person, contact, route, supporter, supporter.staff_ref, policy, now
     )
 
 
@@ -92,20 +110,9 @@ def to_coordinator(
     scheme = policy.scheme_for(person.profession)
     if scheme.coordinator is None:
         return None
-    channel = scheme.coordinator.channel
-    return Notification(
-        notification_id=derive_id("ntf", offer_id, NotificationKind.HANDOFF.value, channel),
-        offer_id=offer_id,
-        kind=NotificationKind.HANDOFF,
-        channel=channel,
-        address=scheme.coordinator.address,
-        recipient_ref=coordinator_ref(scheme),
-        language=Language.NB,
-        profession=person.profession,
-        scheme=scheme_info(policy, person.profession, Language.NB),
-        handoff=handoff_details(person, contact),
-        policy_version=policy.version,
-        created_at=now,
+    route = ContactPoint(channel=scheme.coordinator.channel, address=scheme.coordinator.address)
+    return handoff_notification(
+        offer_id, person, contact, route, None, coordinator_ref(scheme), policy, now
     )
 
 
