@@ -77,7 +77,10 @@ class NotificationCounter:
     def __init__(self, kafka: KafkaSettings) -> None:
         topic = Topics(kafka.topic_prefix).notifications(Channel.EMAIL)
         self.consumer = Consumer(
-            confluent_config(kafka, **{"group.id": f"bench-{uuid.uuid4().hex}"})
+            # a short fetch wait, so the reader adds no delay of its own to the latency
+            confluent_config(
+                kafka, **{"group.id": f"bench-{uuid.uuid4().hex}", "fetch.wait.max.ms": 5}
+            )
         )
         partitions = self.consumer.list_topics(timeout=10).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in partitions])

@@ -116,6 +116,13 @@ class WorkerSettings(PsbSettings):
     batch_wait_ms: int = Field(
         20, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
     )
+    fetch_wait_ms: int = Field(
+        20,
+        ge=1,
+        le=1500,
+        description="Longest wait of one fetch from the broker, in milliseconds; bounds the "
+        "delay each hop adds when the broker does not answer a fetch as soon as data arrives.",
+    )
     scheduler_interval_ms: int = Field(
         1000,
         ge=10,

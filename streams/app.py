@@ -31,7 +31,9 @@ from streams.evaluation import recorder
 from streams.evaluation import web as evaluation_web
 from streams.evaluation.settings import EvaluationSettings
 from streams.metrics import WorkerMetrics
+from streams.outbox import FLUSH_INTERVAL_S, Outbox
 from streams.policy.holder import PolicyHolder
+from streams.transport import App
 from streams.views import ReplicatedView
 
 log = get_logger("app")
@@ -55,8 +57,9 @@ def create_app(
 ) -> WorkerContext:
     register_contracts()
     topics = Topics(kafka.topic_prefix)
-    app = faust.App(
+    app = App(
         worker.app_id,
+        fetch_wait_ms=worker.fetch_wait_ms,
         **faust_broker_options(kafka),
         autodiscover=False,
         store="memory://",
@@ -90,6 +93,7 @@ def create_app(
         policy=PolicyHolder(policy_settings.file),
         metrics=WorkerMetrics(),
         enabled_channels=enabled_channels,
+        outbox=Outbox(app),
         clock=clock,
     )
     reports = app.topic(
@@ -118,6 +122,11 @@ def create_app(
     @app.task  # type: ignore[untyped-decorator]
     async def keep_supporters() -> None:
         await supporters.run()
+
+    @app.timer(interval=FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def flush_outbox() -> None:
+        """Sends what callbacks that cannot wait put in the outbox (forgetting a person)."""
+        await ctx.outbox.flush()
 
     @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:

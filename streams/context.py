@@ -12,7 +12,9 @@ from runtime.clock import utc_now
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.topics import Topics
 from schemas import Channel, StaffProfile, SupporterProfile
+from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
+from streams.outbox import Outbox
 from streams.policy.holder import PolicyHolder
 from streams.views import ReplicatedView
 
@@ -29,7 +31,12 @@ class WorkerContext:
     policy: PolicyHolder
     metrics: WorkerMetrics
     enabled_channels: frozenset[Channel]
+    outbox: Outbox
     clock: Callable[[], datetime] = utc_now
+
+    def ledger(self, name: str) -> Ledger:
+        """A table of this worker, as a ledger writing through the outbox."""
+        return Ledger(self.app.Table(name, default=None, key_type=str, value_type=str), self.outbox)
 
     @property
     def batch_wait_s(self) -> float:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas import SupportOffer
+from streams.ledger import ChangelogWriter
 
 
 class Stage(StrEnum):
@@ -34,25 +35,42 @@ class Pending(BaseModel):
 
 
 class Schedule:
-    def __init__(self, table: Any) -> None:
+    """The table holds JSON (that is what its changelog restores); the parsed entries are
+    kept beside it, so the scheduler's scan every second costs a dictionary walk, not a
+    validation of every waiting entry. An entry restored from the changelog is parsed the
+    first time it is read."""
+
+    def __init__(self, table: Any, changelog: ChangelogWriter) -> None:
         self._table = table
+        self._changelog = changelog
+        self._parsed: dict[str, tuple[str, Pending]] = {}
 
     def put(self, pending: Pending) -> None:
         key, value = pending.offer.offer_id, pending.model_dump_json()
         self._table.data[key] = value
-        self._table.send_changelog(pending.partition, key, value)
+        self._parsed[key] = (value, pending)
+        self._changelog.put_changelog(self._table, pending.partition, key, value)
 
     def remove(self, offer_id: str, partition: int) -> None:
+        self._parsed.pop(offer_id, None)
         if self._table.data.pop(offer_id, None) is not None:
-            self._table.send_changelog(partition, offer_id, None, value_serializer="raw")
+            self._changelog.put_changelog(self._table, partition, offer_id, None)
+
+    def _parse(self, offer_id: str, raw: str) -> Pending:
+        known = self._parsed.get(offer_id)
+        if known is not None and known[0] is raw:
+            return known[1]
+        pending = Pending.model_validate_json(raw)
+        self._parsed[offer_id] = (raw, pending)
+        return pending
 
     def get(self, offer_id: str) -> Pending | None:
         raw = self._table.data.get(offer_id)
-        return None if raw is None else Pending.model_validate_json(raw)
+        return None if raw is None else self._parse(offer_id, raw)
 
     def entries(self) -> Iterator[Pending]:
-        for raw in list(self._table.data.values()):
-            yield Pending.model_validate_json(raw)
+        for offer_id, raw in list(self._table.data.items()):
+            yield self._parse(offer_id, raw)
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
         return [

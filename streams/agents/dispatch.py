@@ -138,7 +138,8 @@ class Dispatcher:
             ctx.metrics.duplicates.labels("notification").inc()
         else:
             self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
-            await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+            topic = self.channels[outcome.channel].get_topic_name()
+            ctx.outbox.put_model(topic, outcome.notification_id, outcome)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
                 try:
@@ -172,6 +173,7 @@ class Dispatcher:
                 await self.deliver(pending)
             except Exception as exc:  # one bad entry must not stop the others
                 log.error("delivery failed", offer_id=pending.offer.offer_id, exc_info=exc)
+        await self.ctx.outbox.flush()
         return len(due)
 
     def answered(self, response: SupportResponse, partition: int) -> None:
@@ -215,10 +217,12 @@ def register(
     ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
 ) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(app.Table("deliveries-pending", default=None, key_type=str, value_type=str))
-    scheduled = Ledger(app.Table("offers-scheduled", default=None, key_type=str, value_type=str))
-    sent = Ledger(app.Table("notifications-made", default=None, key_type=str, value_type=str))
-    requested = Ledger(app.Table("reminders-requested", default=None, key_type=str, value_type=str))
+    schedule = Schedule(
+        app.Table("deliveries-pending", default=None, key_type=str, value_type=str), ctx.outbox
+    )
+    scheduled = ctx.ledger("offers-scheduled")
+    sent = ctx.ledger("notifications-made")
+    requested = ctx.ledger("reminders-requested")
     dispatcher = Dispatcher(ctx, schedule, sent, channel_topics, scheduled, requested)
 
     @app.agent(offers, name="dispatch")
@@ -237,11 +241,14 @@ def register(
                 schedule.put(pending)
                 if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
                     await dispatcher.deliver(pending)
+            await ctx.outbox.flush()
 
     @app.agent(responses, name="responses")
     async def responses_agent(stream: Any) -> None:
-        async for event in stream.events():
-            dispatcher.answered(event.value, event.message.partition)
+        async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
+            for event in events:
+                dispatcher.answered(event.value, event.message.partition)
+            await ctx.outbox.flush()
 
     @app.timer(interval=ctx.worker.scheduler_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def deliver_due() -> None:

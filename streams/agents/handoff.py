@@ -186,7 +186,8 @@ class Handoffs:
         if route == "supporter":
             recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
             self.load.record(outcome.recipient_ref, json.dumps(recent), partition)
-        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+        topic = self.channels[outcome.channel].get_topic_name()
+        ctx.outbox.put_model(topic, outcome.notification_id, outcome)
         ctx.metrics.handoffs.labels(route, "sent").inc()
         ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
@@ -194,8 +195,8 @@ class Handoffs:
 
 def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
     app = ctx.app
-    made = Ledger(app.Table("handoffs-made", default=None, key_type=str, value_type=str))
-    load = Ledger(app.Table("supporter-load", default=None, key_type=str, value_type=str))
+    made = ctx.ledger("handoffs-made")
+    load = ctx.ledger("supporter-load")
     handoffs = Handoffs(ctx, made, load, channel_topics)
 
     @app.agent(responses, name="handoff")
@@ -207,5 +208,6 @@ def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, A
             await ctx.directory.ready.wait()
             await ctx.supporters.ready.wait()
             await handoffs.accepted(response, event.message.partition)
+            await ctx.outbox.flush()
 
     return handoffs

@@ -1,0 +1,146 @@
+"""What the worker produces, sent one batch per partition instead of one record at a time.
+
+Faust's ``topic.send`` and ``table.send_changelog`` build a future, a pending message and
+callbacks for every record; with about twenty records produced per report that machinery
+was most of the worker's time. Agents put their records here and :meth:`Outbox.flush` them
+at the end of each batch of events, as record batches of Faust's own aiokafka producer.
+
+Why this keeps the guarantees:
+
+* Faust acknowledges a batch's events only after the agent's loop body returns, and the body
+  awaits :meth:`flush`, which returns when the broker has acknowledged every record. So no
+  offset is committed before what it produced is durable.
+* A flush sends what the batch produced (signals, offers, notifications) first and the
+  tables' changelogs only when those are acknowledged. A crash in between leaves the
+  output without the ledger entry that says it was made, so it is made again under the
+  same id, which is the repeat the sinks' receipts absorb; the other order would leave a
+  ledger entry for an output that never existed, and it would never be made.
+* All writes of the worker's tables go through one outbox, and a flush hands its batches to
+  the producer in the order they were put, under a lock; aiokafka keeps one batch in flight
+  per partition, so a key's last write in a changelog is the last one made.
+* A table's changelog is compacted and restored by key, so of several writes to one key
+  within one flush only the last is sent.
+
+Writes from callbacks that cannot wait (forgetting a person) are sent by a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from pydantic import BaseModel
+
+from runtime.logging import get_logger
+
+log = get_logger("outbox")
+FLUSH_INTERVAL_S = 0.05
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+_partitioner = DefaultPartitioner()
+_Pending = dict[tuple[str, int | None], dict[object, tuple[bytes | None, bytes | None]]]
+
+
+class Outbox:
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        # (topic, partition or None) -> records in order; a table write is keyed by its key,
+        # so a later write to the same key replaces the earlier one
+        self._outputs: _Pending = {}
+        self._changelogs: _Pending = {}
+        self._sequence = itertools.count()
+        self._partitions: dict[str, list[int]] = {}
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return sum(
+            len(records) for records in (*self._outputs.values(), *self._changelogs.values())
+        )
+
+    def put(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        """A record for a topic; without a partition, the key chooses it as Kafka's would."""
+        records = self._outputs.setdefault((topic, partition), {})
+        records[next(self._sequence)] = (key, value)
+
+    def put_model(self, topic: str, key: str, model: BaseModel) -> None:
+        self.put(topic, key.encode(), model.model_dump_json().encode())
+
+    def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None:
+        """A table write (``None``: delete), serialised exactly as Faust's changelog would."""
+        changelog = table.changelog_topic
+        raw_key, _ = changelog.prepare_key(key, table.key_serializer)
+        raw_value = None
+        if value is not None:
+            raw_value, _ = changelog.prepare_value(value, table.value_serializer)
+        records = self._changelogs.setdefault((changelog.get_topic_name(), partition), {})
+        records.pop(raw_key, None)
+        records[raw_key] = (raw_key, raw_value)
+
+    async def flush(self) -> None:
+        """Send everything put so far, outputs before changelogs; returns when the broker
+        has acknowledged all of it."""
+        if not (self._outputs or self._changelogs):
+            return
+        async with self._lock:
+            outputs, self._outputs = self._outputs, {}
+            changelogs, self._changelogs = self._changelogs, {}
+            producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
+            await self._send_until_acknowledged(producer, outputs)
+            await self._send_until_acknowledged(producer, changelogs)
+
+    async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
+        """Retries while the broker does not acknowledge: Faust acknowledges the batch's
+        events when the agent's loop body ends, even by an exception, so giving up here
+        would lose them. A retry may repeat records, which the ledgers and receipts absorb."""
+        for attempt in itertools.count(1):
+            try:
+                await asyncio.gather(*await self._send(producer, pending))
+                return
+            except KafkaError as exc:
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+                log.warning(
+                    "broker did not take the batch; retrying",
+                    attempt=attempt,
+                    delay_s=delay,
+                    count=sum(len(records) for records in pending.values()),
+                    exc_info=exc,
+                )
+                await asyncio.sleep(delay)
+
+    async def _send(self, producer: Any, pending: _Pending) -> list[Awaitable[Any]]:
+        acknowledged: list[Awaitable[Any]] = []
+        for (topic, partition), records in pending.items():
+            for number, batch in await self._batches(producer, topic, partition, records):
+                acknowledged.append(await producer.send_batch(batch, topic, partition=number))
+        return acknowledged
+
+    async def _batches(
+        self,
+        producer: Any,
+        topic: str,
+        partition: int | None,
+        records: dict[object, tuple[bytes | None, bytes | None]],
+    ) -> list[tuple[int, Any]]:
+        batches: dict[int, list[Any]] = {}
+        partitions = await self._partitions_of(producer, topic) if partition is None else []
+        for key, value in records.values():
+            number = partition
+            if number is None:
+                number = _partitioner(key, partitions, partitions)
+            open_batches = batches.setdefault(number, [producer.create_batch()])
+            if open_batches[-1].append(key=key, value=value, timestamp=None) is None:
+                open_batches.append(producer.create_batch())  # full: start another
+                open_batches[-1].append(key=key, value=value, timestamp=None)
+        return [(number, batch) for number, group in batches.items() for batch in group]
+
+    async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
+        known = self._partitions.get(topic)
+        if known is None:
+            known = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        return known
