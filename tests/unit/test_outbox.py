@@ -1,0 +1,129 @@
+"""The worker's outbox: what reaches the broker, in which order, and what a failure does."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+
+from streams import outbox as outbox_module
+from streams.outbox import Outbox
+
+
+class Batch:
+    """Holds what aiokafka's batch builder would; full after ``capacity`` records."""
+
+    def __init__(self, capacity: int) -> None:
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+        self.capacity = capacity
+
+    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None) -> object:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+class Broker:
+    """Stands in for aiokafka's producer: records each batch as it is acknowledged."""
+
+    def __init__(self, failures: int = 0, capacity: int = 1000) -> None:
+        self.log: list[tuple[str, int, list[tuple[bytes | None, bytes | None]]]] = []
+        self.failures = failures
+        self.capacity = capacity
+
+    def create_batch(self) -> Batch:
+        return Batch(self.capacity)
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failures:
+            self.failures -= 1
+            future.set_exception(KafkaTimeoutError())
+        else:
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+        return future
+
+
+class App:
+    def __init__(self, broker: Broker) -> None:
+        self.producer = type("Producer", (), {"_ensure_producer": lambda _: broker})()
+
+
+@pytest.fixture
+def table() -> Any:
+    app = faust.App("outbox-test", broker="kafka://localhost:1", store="memory://")
+    return app.Table("ledger", default=None, key_type=str, value_type=str)
+
+
+def test_outputs_are_acknowledged_before_any_changelog_is_sent(table: Any) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 1, "off_1", "done")
+    box.put("psb.notifications.email", b"ntf_1", b"{}")
+    asyncio.run(box.flush())
+    assert [topic for topic, _, _ in broker.log] == [
+        "psb.notifications.email",
+        "outbox-test-ledger-changelog",
+    ]
+    assert len(box) == 0
+
+
+def test_a_table_key_written_twice_in_one_batch_is_sent_once_with_its_last_value(
+    table: Any,
+) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 2, "off_1", "offer")
+    box.put_changelog(table, 2, "off_2", "offer")
+    box.put_changelog(table, 2, "off_1", "reminder")
+    box.put_changelog(table, 2, "off_2", None)
+    asyncio.run(box.flush())
+    [(_, partition, records)] = broker.log
+    assert partition == 2
+    assert records == [(b'"off_1"', b'"reminder"'), (b'"off_2"', None)]
+
+
+def test_changelog_records_are_serialised_as_fausts_own_changelog_would(table: Any) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 0, "k-ø", '{"a":"æ"}')
+    asyncio.run(box.flush())
+    faust_key, _ = table.changelog_topic.prepare_key("k-ø", table.key_serializer)
+    faust_value, _ = table.changelog_topic.prepare_value('{"a":"æ"}', table.value_serializer)
+    assert broker.log[0][2] == [(faust_key, faust_value)]
+
+
+def test_keyed_outputs_keep_their_order_and_land_where_the_key_says(table: Any) -> None:
+    broker = Broker(capacity=4)  # several batches per partition
+    box = Outbox(App(broker))
+    for number in range(30):
+        box.put("psb.support-offers", f"emp-{number % 3}".encode(), str(number).encode())
+    asyncio.run(box.flush())
+    by_key: dict[bytes | None, list[tuple[int, bytes | None]]] = {}
+    for _, partition, records in broker.log:
+        for key, value in records:
+            by_key.setdefault(key, []).append((partition, value))
+    for sent in by_key.values():
+        assert len({partition for partition, _ in sent}) == 1  # a key stays in one partition
+        assert [int(value or b"") for _, value in sent] == sorted(
+            int(value or b"") for _, value in sent
+        )
+
+
+def test_a_broker_that_does_not_acknowledge_delays_the_batch_and_loses_nothing(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "RETRY_FIRST_S", 0.001)
+    broker = Broker(failures=2)
+    box = Outbox(App(broker))
+    box.put("psb.notifications.sms", b"ntf_1", b"{}")
+    asyncio.run(box.flush())
+    assert [records for _, _, records in broker.log] == [[(b"ntf_1", b"{}")]]
