@@ -1,9 +1,12 @@
 """What the worker survives on a real broker: a broker that is not there yet, a flood of
-malformed records, SIGKILL at random points, and losing one of two workers.
+malformed records, SIGKILL at random points, and losing one of two workers; and what a person
+receives when the worker and the email sink are both killed at random points.
 
 "Exactly one offer" is checked per offer: every expected offer id has a notification, and
 each has exactly one notification id (a record may repeat after a crash at the topic level;
-its id is the same, and the sinks deliver an id once)."""
+its id is the same, and a sink does not send an id its receipts say was delivered). At the
+receiver, a sink killed between sending and recording the receipt may send that one message
+again, under the same Message-ID."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,15 +23,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from connectors.email import message_id
 from runtime.broker import EmbeddedBroker, free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
 from schemas import Channel, DeadLetter, Notification, StaffProfile
 from tests.support.kafka import TopicReader, produce, produce_keyed
+from tests.support.receivers import SmtpReceiver
 from tests.support.reports import expected_offers, native_report
+from tests.support.sink import SinkProcess
 from tests.support.worker import WorkerProcess
 
 PEOPLE = 200
+SENDER = "kollegastotte@helseforetak.example"
 
 
 def load_people(kafka: KafkaSettings, people: int = PEOPLE) -> None:
@@ -73,6 +81,15 @@ def assert_exactly_once(reader: TopicReader, expected: dict[str, str], timeout: 
     assert not missing, f"{len(missing)} offers never notified"
     assert not doubled, f"{len(doubled)} offers notified under more than one id"
     assert not unexpected
+
+
+def notification_ids(
+    reader: TopicReader, expected: dict[str, str], timeout: float
+) -> dict[str, str]:
+    """offer id → its one notification id, once every expected offer is on the topic."""
+    assert_exactly_once(reader, expected, timeout)
+    found = NotificationsByOffer().update(reader)
+    return {offer: next(iter(ids)) for offer, ids in found.items()}
 
 
 def email_reader(kafka: KafkaSettings) -> TopicReader:
@@ -259,3 +276,80 @@ def test_the_surviving_worker_takes_over_the_partitions_of_a_killed_one(
     finally:
         first.stop()
         second.stop()
+
+
+def wait_for_progress(smtp: SmtpReceiver, total: int, timeout: float = 30) -> None:
+    """Until one more message arrives (the sink is delivering), or all have arrived."""
+    before = len(smtp.messages)
+    deadline = time.monotonic() + timeout
+    while len(smtp.messages) == before and before < total:
+        assert time.monotonic() < deadline, "the sink delivered nothing"
+        time.sleep(0.05)
+
+
+def test_killing_worker_and_email_sink_at_random_loses_no_offer_and_repeats_one_at_most(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    """A person's view: while reports flow, the email sink is SIGKILLed three times and the
+    worker once, each at a random moment while messages are arriving. Every offer reaches
+    the SMTP server for the right person; a message seen twice is a resend under the same
+    Message-ID (the idempotency key), at most one per sink kill."""
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    load_people(kafka)
+    run = uuid.uuid4().hex[:6]
+    count = 120
+    rng = random.Random(run)
+    expected = expected_offers(count, run, PEOPLE)
+    reader = email_reader(kafka)
+    kills = ["sink", "sink", "sink", "worker"]
+    rng.shuffle(kills)
+
+    def feed() -> None:
+        for start in range(0, count, 20):
+            reports = [native_report(n, run, PEOPLE) for n in range(start, start + 20)]
+            produce(kafka, topics.incident_reports, reports)
+            time.sleep(0.5)
+
+    with SmtpReceiver() as smtp:
+        channel_env = {
+            "PSB_SMTP_HOST": "127.0.0.1",
+            "PSB_SMTP_PORT": str(smtp.port),
+            "PSB_SMTP_SECURITY": "none",
+            "PSB_SMTP_FROM_ADDRESS": SENDER,
+        }
+        sink = SinkProcess(kafka, "email", tmp_path, channel_env).start()
+        worker = WorkerProcess(kafka, f"person-{run}", tmp_path).start()
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        try:
+            for victim in kills:
+                wait_for_progress(smtp, len(expected))
+                time.sleep(rng.uniform(0.0, 1.0))
+                if victim == "sink":
+                    sink.kill()
+                    sink.start()
+                else:
+                    worker.kill()
+                    worker.start()
+            feeder.join()
+            ids = notification_ids(reader, expected, timeout=60)
+            wanted = {message_id(ids[offer], SENDER): ref for offer, ref in expected.items()}
+            assert len(wanted) == len(expected)  # one key per offer
+            deadline = time.monotonic() + 60
+            while not wanted.keys() <= {str(m["Message-ID"]) for m in list(smtp.messages)}:
+                assert time.monotonic() < deadline, "offers never reached the SMTP server"
+                time.sleep(0.2)
+            time.sleep(1.5)  # room for a late repeat, if there were one
+        finally:
+            feeder.join()
+            worker.stop()
+            sink.stop()
+    received = Counter(str(m["Message-ID"]) for m in smtp.messages)
+    assert set(received) == set(wanted), "a message arrived that no offer asked for"
+    for message in smtp.messages:  # each went to the person its offer is for
+        person = wanted[str(message["Message-ID"])].removeprefix("emp-")
+        assert message["To"] == f"p{person}@sykehus.example"
+    repeats = sum(received.values()) - len(received)
+    sink_kills = kills.count("sink")
+    assert repeats <= sink_kills, f"{repeats} messages repeated after {sink_kills} sink kills"
