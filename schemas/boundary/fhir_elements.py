@@ -9,13 +9,15 @@ limited to these paths so the boundary stays fast enough to sit on a hot stream.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Final
 
 from pydantic import Field
 
 from schemas.base import Incoming
-from schemas.codes import Identifier, Seriousness, Severity, is_code, is_identifier
+from schemas.boundary.strict import is_code, is_identifier
+from schemas.codes import Identifier, Seriousness, Severity
 
 MAX_CODINGS: Final = 32
 
@@ -37,7 +39,7 @@ class Coding(Incoming):
 
 
 class CodeableConcept(Incoming):
-    coding: Annotated[list[Coding], Field(max_length=MAX_CODINGS)] = []
+    coding: Annotated[tuple[Coding, ...], Field(max_length=MAX_CODINGS)] = ()
 
 
 class FhirIdentifier(Incoming):
@@ -127,7 +129,7 @@ _SERIOUSNESS_CODES: Final = {
 
 
 def severity_of(
-    severity: CodeableConcept | None, outcomes: list[CodeableConcept]
+    severity: CodeableConcept | None, outcomes: Iterable[CodeableConcept]
 ) -> Severity | None:
     """The harm grade: a fatal outcome outranks any stated severity."""
     if any(code in _DEATH_CODES for code in codes_of(*outcomes)):

@@ -39,7 +39,7 @@ class AdverseEventR4(Incoming):
     id: str | None = None
     identifier: FhirIdentifier | None = None
     actuality: str | None = None
-    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    category: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     date: str | None = None
     detected: str | None = None
     recordedDate: str | None = None
@@ -48,7 +48,7 @@ class AdverseEventR4(Incoming):
     severity: CodeableConcept | None = None
     outcome: CodeableConcept | None = None
     recorder: Reference | None = None
-    contributor: Annotated[list[Reference], Field(max_length=256)] = []
+    contributor: Annotated[tuple[Reference, ...], Field(max_length=256)] = ()
 
 
 _FIELDS: Final = field_names(AdverseEventR4)

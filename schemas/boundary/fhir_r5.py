@@ -53,18 +53,18 @@ class Participant(Incoming):
 class AdverseEventR5(Incoming):
     resourceType: Literal["AdverseEvent"]
     id: str | None = None
-    identifier: Annotated[list[FhirIdentifier], Field(max_length=32)] = []
+    identifier: Annotated[tuple[FhirIdentifier, ...], Field(max_length=32)] = ()
     actuality: str | None = None
-    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    category: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     occurrenceDateTime: str | None = None
     occurrencePeriod: Period | None = None
     detected: str | None = None
     recordedDate: str | None = None
     location: Reference | None = None
     seriousness: CodeableConcept | None = None
-    outcome: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    outcome: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     recorder: Reference | None = None
-    participant: Annotated[list[Participant], Field(max_length=256)] = []
+    participant: Annotated[tuple[Participant, ...], Field(max_length=256)] = ()
 
 
 _FIELDS: Final = field_names(AdverseEventR5)

@@ -10,6 +10,7 @@ from schemas.codes import OpaqueId, Pseudonym
 
 MIN_KEY_BYTES: Final = 32
 _SEP: Final = b"\x1f"
+_SEP_TEXT: Final = _SEP.decode()
 
 
 class PseudonymKey:
@@ -27,7 +28,7 @@ class PseudonymKey:
 
     def hexdigest(self, *parts: str) -> str:
         mac = self._keyed.copy()  # the keyed state, without re-keying for every message
-        mac.update(_SEP.join(part.encode() for part in parts))
+        mac.update(_SEP_TEXT.join(parts).encode())  # the separator is ASCII: same bytes
         return mac.hexdigest()
 
 
