@@ -26,10 +26,13 @@ _RANK: Final = {role: rank for rank, role in enumerate(ROLE_PRECEDENCE)}
 _validate_signal: Final = IncidentSignal.__pydantic_validator__.validate_python
 
 
-def merge_staff(entries: Iterable[tuple[str, StaffRole]]) -> dict[str, StaffRole]:
-    """One entry per person, in first-seen order, with the strongest of their roles."""
+def merge_staff(entries: Iterable[tuple[str | None, StaffRole]]) -> dict[str, StaffRole]:
+    """One entry per person, in first-seen order, with the strongest of their roles.
+    Entries without a staff reference (not staff) are skipped."""
     best: dict[str, StaffRole] = {}
     for staff_ref, role in entries:
+        if staff_ref is None:
+            continue
         current = best.get(staff_ref)
         if current is None or _RANK[role] < _RANK[current]:
             best[staff_ref] = role
@@ -50,7 +53,7 @@ def build_signal(
     reported_at: datetime,
     occurred_at: datetime | None,
     unit_code: str | None,
-    category_codes: Iterable[str],
+    category_codes: Iterable[str | None],
     severity: Severity | None,
     seriousness: Seriousness | None,
     actuality: Actuality | None,

@@ -9,7 +9,7 @@ limited to these paths so the boundary stays fast enough to sit on a hot stream.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Final
 
@@ -17,7 +17,7 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.strict import is_code, is_identifier
-from schemas.codes import Identifier, Seriousness, Severity
+from schemas.codes import EnumT, Identifier, Seriousness, Severity
 
 MAX_CODINGS: Final = 32
 
@@ -55,21 +55,6 @@ class Reference(Incoming):
 
 class Period(Incoming):
     start: str | None = None
-
-
-def codes_of(*concepts: CodeableConcept | None) -> list[str]:
-    """Every code in the concepts that is a valid code, in order, without repeats.
-
-    ``display`` and ``text`` are never read: they are free text.
-    """
-    found: list[str] = []
-    for concept in concepts:
-        if concept is None:
-            continue
-        for coding in concept.coding:
-            if is_code(coding.code) and coding.code not in found:
-                found.append(coding.code)  # type: ignore[arg-type]  # is_code checked str
-    return found
 
 
 def staff_ref_of(reference: Reference | None) -> Identifier | None:
@@ -128,20 +113,36 @@ _SERIOUSNESS_CODES: Final = {
 }
 
 
+def all_codes(concepts: Iterable[CodeableConcept]) -> list[str | None]:
+    """Every ``code`` of the concepts as it is, for :func:`build_signal` to check (it keeps
+    only valid codes, in order, without repeats)."""
+    return [coding.code for concept in concepts for coding in concept.coding]
+
+
+def lookup_code(concept: CodeableConcept | None, table: Mapping[str, EnumT]) -> EnumT | None:
+    """The member for the first valid code in the concept that ``table`` knows, in any
+    case. ``display`` and ``text`` are never read: they are free text."""
+    if concept is None:
+        return None
+    for coding in concept.coding:
+        code = coding.code
+        if code is not None:
+            member = table.get(code.lower())
+            if member is not None and is_code(code):
+                return member
+    return None
+
+
 def severity_of(
     severity: CodeableConcept | None, outcomes: Iterable[CodeableConcept]
 ) -> Severity | None:
     """The harm grade: a fatal outcome outranks any stated severity."""
-    if any(code in _DEATH_CODES for code in codes_of(*outcomes)):
-        return Severity.DEATH
-    for code in codes_of(severity):
-        if code.lower() in _SEVERITY_CODES:
-            return _SEVERITY_CODES[code.lower()]
-    return None
+    for outcome in outcomes:
+        for coding in outcome.coding:
+            if coding.code in _DEATH_CODES:  # both are valid codes: no check needed
+                return Severity.DEATH
+    return lookup_code(severity, _SEVERITY_CODES)
 
 
 def seriousness_of(seriousness: CodeableConcept | None) -> Seriousness | None:
-    for code in codes_of(seriousness):
-        if code.lower() in _SERIOUSNESS_CODES:
-            return _SERIOUSNESS_CODES[code.lower()]
-    return None
+    return lookup_code(seriousness, _SERIOUSNESS_CODES)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -19,7 +19,7 @@ from schemas.boundary.fhir_elements import (
     CodeableConcept,
     FhirIdentifier,
     Reference,
-    codes_of,
+    all_codes,
     instant_of,
     local_id_of,
     seriousness_of,
@@ -54,16 +54,6 @@ class AdverseEventR4(Incoming):
 _FIELDS: Final = field_names(AdverseEventR4)
 
 
-def _staff(event: AdverseEventR4) -> Iterator[tuple[str, StaffRole]]:
-    recorder = staff_ref_of(event.recorder)
-    if recorder is not None:
-        yield recorder, StaffRole.REPORTER
-    for contributor in event.contributor:
-        ref = staff_ref_of(contributor)
-        if ref is not None:
-            yield ref, StaffRole.INVOLVED
-
-
 def minimize_fhir_r4(
     document: Mapping[str, Any],
     key: PseudonymKey,
@@ -72,20 +62,26 @@ def minimize_fhir_r4(
     received_at: datetime | None,
 ) -> IncidentSignal:
     event = validate_as(AdverseEventR4, document, _FIELDS, FORMAT)
-    identifiers = [event.identifier] if event.identifier is not None else []
+    occurred_at = instant_of(event.date)
+    staff = [(staff_ref_of(event.recorder), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(contributor), StaffRole.INVOLVED) for contributor in event.contributor]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
-        local_id=incident_local_id(identifiers, event.id, FORMAT),
-        reported_at=reported_at(
-            (event.recordedDate, event.date, event.detected), received_at, FORMAT
+        local_id=incident_local_id(
+            (event.identifier,) if event.identifier is not None else (), event.id, FORMAT
         ),
-        occurred_at=instant_of(event.date),
+        reported_at=reported_at(
+            instant_of(event.recordedDate) or occurred_at or instant_of(event.detected),
+            received_at,
+            FORMAT,
+        ),
+        occurred_at=occurred_at,
         unit_code=local_id_of(event.location, "Location"),
-        category_codes=codes_of(*event.category),
-        severity=severity_of(event.severity, [event.outcome] if event.outcome else []),
+        category_codes=all_codes(event.category),
+        severity=severity_of(event.severity, (event.outcome,) if event.outcome else ()),
         seriousness=seriousness_of(event.seriousness),
         actuality=actuality_of(event.actuality),
-        staff=merge_staff(_staff(event)),
+        staff=merge_staff(staff),
     )

@@ -9,7 +9,7 @@ function counts as involved, since the resource names them as having taken part.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -23,7 +23,7 @@ from schemas.boundary.fhir_elements import (
     FhirIdentifier,
     Period,
     Reference,
-    codes_of,
+    all_codes,
     instant_of,
     local_id_of,
     seriousness_of,
@@ -71,20 +71,12 @@ _FIELDS: Final = field_names(AdverseEventR5)
 
 
 def _role_of(participant: Participant) -> StaffRole:
-    for code in codes_of(participant.function):
-        if code in FUNCTION_ROLES:
-            return FUNCTION_ROLES[code]
+    if participant.function is not None:
+        for coding in participant.function.coding:
+            role = FUNCTION_ROLES.get(coding.code)  # type: ignore[arg-type]  # None: no role
+            if role is not None:  # every key is a valid code: no check needed
+                return role
     return StaffRole.INVOLVED
-
-
-def _staff(event: AdverseEventR5) -> Iterator[tuple[str, StaffRole]]:
-    recorder = staff_ref_of(event.recorder)
-    if recorder is not None:
-        yield recorder, StaffRole.REPORTER
-    for participant in event.participant:
-        ref = staff_ref_of(participant.actor)
-        if ref is not None:
-            yield ref, _role_of(participant)
 
 
 def minimize_fhir_r5(
@@ -96,20 +88,24 @@ def minimize_fhir_r5(
 ) -> IncidentSignal:
     event = validate_as(AdverseEventR5, document, _FIELDS, FORMAT)
     period_start = event.occurrencePeriod.start if event.occurrencePeriod else None
-    occurred = event.occurrenceDateTime or period_start
+    occurrence = event.occurrenceDateTime or period_start
+    occurred_at = instant_of(occurrence)
+    detected_at = instant_of(event.detected)
+    staff = [(staff_ref_of(event.recorder), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(p.actor), _role_of(p)) for p in event.participant]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
         local_id=incident_local_id(event.identifier, event.id, FORMAT),
         reported_at=reported_at(
-            (event.recordedDate, occurred, event.detected), received_at, FORMAT
+            instant_of(event.recordedDate) or occurred_at or detected_at, received_at, FORMAT
         ),
-        occurred_at=instant_of(occurred) or instant_of(event.detected),
+        occurred_at=occurred_at or detected_at,
         unit_code=local_id_of(event.location, "Location"),
-        category_codes=codes_of(*event.category),
+        category_codes=all_codes(event.category),
         severity=severity_of(None, event.outcome),
         seriousness=seriousness_of(event.seriousness),
         actuality=actuality_of(event.actuality),
-        staff=merge_staff(_staff(event)),
+        staff=merge_staff(staff),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from schemas.boundary.errors import BoundaryError
-from schemas.boundary.fhir_elements import FhirIdentifier, instant_of
+from schemas.boundary.fhir_elements import FhirIdentifier
 from schemas.codes import SourceFormat
 from schemas.dead_letter import Reason
 
@@ -32,13 +32,12 @@ def incident_local_id(
 
 
 def reported_at(
-    candidates: Iterable[str | None], received_at: datetime | None, fmt: SourceFormat
+    instant: datetime | None, received_at: datetime | None, fmt: SourceFormat
 ) -> datetime:
-    """The first candidate that is a full date-time with a zone, else when we received it."""
-    for candidate in candidates:
-        instant = instant_of(candidate)
-        if instant is not None:
-            return instant
+    """The first candidate that is a full date-time with a zone (the caller's ``or`` chain,
+    which parses no further than it must), else when we received it."""
+    if instant is not None:
+        return instant
     if received_at is None:
         raise BoundaryError(Reason.MISSING, "recordedDate", fmt)
     return received_at
