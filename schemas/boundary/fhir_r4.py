@@ -14,7 +14,7 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
-from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
     FhirIdentifier,
@@ -28,6 +28,7 @@ from schemas.boundary.fhir_elements import (
 )
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
+from schemas.boundary.readers import Element, dict_reader
 from schemas.codes import SourceFormat, StaffRole
 from schemas.signal import IncidentSignal
 
@@ -52,6 +53,7 @@ class AdverseEventR4(Incoming):
 
 
 _FIELDS: Final = field_names(AdverseEventR4)
+_read: Final = dict_reader(AdverseEventR4)
 
 
 def minimize_fhir_r4(
@@ -61,27 +63,27 @@ def minimize_fhir_r4(
     source_system: str,
     received_at: datetime | None,
 ) -> IncidentSignal:
-    event = validate_as(AdverseEventR4, document, _FIELDS, FORMAT)
-    occurred_at = instant_of(event.date)
-    staff = [(staff_ref_of(event.recorder), StaffRole.REPORTER)]
-    staff += [(staff_ref_of(contributor), StaffRole.INVOLVED) for contributor in event.contributor]
+    event: Element = validate_with(_read, document, _FIELDS, FORMAT)
+    occurred_at = instant_of(event["date"])
+    staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(person), StaffRole.INVOLVED) for person in event["contributor"]]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
         local_id=incident_local_id(
-            (event.identifier,) if event.identifier is not None else (), event.id, FORMAT
+            (event["identifier"],) if event["identifier"] is not None else (), event["id"], FORMAT
         ),
         reported_at=reported_at(
-            instant_of(event.recordedDate) or occurred_at or instant_of(event.detected),
+            instant_of(event["recordedDate"]) or occurred_at or instant_of(event["detected"]),
             received_at,
             FORMAT,
         ),
         occurred_at=occurred_at,
-        unit_code=local_id_of(event.location, "Location"),
-        category_codes=all_codes(event.category),
-        severity=severity_of(event.severity, (event.outcome,) if event.outcome else ()),
-        seriousness=seriousness_of(event.seriousness),
-        actuality=actuality_of(event.actuality),
+        unit_code=local_id_of(event["location"], "Location"),
+        category_codes=all_codes(event["category"]),
+        severity=severity_of(event["severity"], (event["outcome"],) if event["outcome"] else ()),
+        seriousness=seriousness_of(event["seriousness"]),
+        actuality=actuality_of(event["actuality"]),
         staff=merge_staff(staff),
     )

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
-from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
     FhirIdentifier,
@@ -32,6 +32,7 @@ from schemas.boundary.fhir_elements import (
 )
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
+from schemas.boundary.readers import Element, dict_reader
 from schemas.codes import SourceFormat, StaffRole
 from schemas.signal import IncidentSignal
 
@@ -68,12 +69,14 @@ class AdverseEventR5(Incoming):
 
 
 _FIELDS: Final = field_names(AdverseEventR5)
+_read: Final = dict_reader(AdverseEventR5)
 
 
-def _role_of(participant: Participant) -> StaffRole:
-    if participant.function is not None:
-        for coding in participant.function.coding:
-            role = FUNCTION_ROLES.get(coding.code)  # type: ignore[arg-type]  # None: no role
+def _role_of(participant: Element) -> StaffRole:
+    function = participant["function"]
+    if function is not None:
+        for coding in function["coding"]:
+            role = FUNCTION_ROLES.get(coding["code"])
             if role is not None:  # every key is a valid code: no check needed
                 return role
     return StaffRole.INVOLVED
@@ -86,26 +89,26 @@ def minimize_fhir_r5(
     source_system: str,
     received_at: datetime | None,
 ) -> IncidentSignal:
-    event = validate_as(AdverseEventR5, document, _FIELDS, FORMAT)
-    period_start = event.occurrencePeriod.start if event.occurrencePeriod else None
-    occurrence = event.occurrenceDateTime or period_start
+    event: Element = validate_with(_read, document, _FIELDS, FORMAT)
+    period = event["occurrencePeriod"]
+    occurrence = event["occurrenceDateTime"] or (period["start"] if period else None)
     occurred_at = instant_of(occurrence)
-    detected_at = instant_of(event.detected)
-    staff = [(staff_ref_of(event.recorder), StaffRole.REPORTER)]
-    staff += [(staff_ref_of(p.actor), _role_of(p)) for p in event.participant]
+    detected_at = instant_of(event["detected"])
+    staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(p["actor"]), _role_of(p)) for p in event["participant"]]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
-        local_id=incident_local_id(event.identifier, event.id, FORMAT),
+        local_id=incident_local_id(event["identifier"], event["id"], FORMAT),
         reported_at=reported_at(
-            instant_of(event.recordedDate) or occurred_at or detected_at, received_at, FORMAT
+            instant_of(event["recordedDate"]) or occurred_at or detected_at, received_at, FORMAT
         ),
         occurred_at=occurred_at or detected_at,
-        unit_code=local_id_of(event.location, "Location"),
-        category_codes=all_codes(event.category),
-        severity=severity_of(None, event.outcome),
-        seriousness=seriousness_of(event.seriousness),
-        actuality=actuality_of(event.actuality),
+        unit_code=local_id_of(event["location"], "Location"),
+        category_codes=all_codes(event["category"]),
+        severity=severity_of(None, event["outcome"]),
+        seriousness=seriousness_of(event["seriousness"]),
+        actuality=actuality_of(event["actuality"]),
         staff=merge_staff(staff),
     )

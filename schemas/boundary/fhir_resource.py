@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from schemas.boundary.errors import BoundaryError
-from schemas.boundary.fhir_elements import FhirIdentifier
+from schemas.boundary.readers import Element
 from schemas.codes import SourceFormat
 from schemas.dead_letter import Reason
 
@@ -14,13 +14,13 @@ MAX_LOCAL_ID = 512
 
 
 def incident_local_id(
-    identifiers: Iterable[FhirIdentifier], resource_id: str | None, fmt: SourceFormat
+    identifiers: Iterable[Element], resource_id: str | None, fmt: SourceFormat
 ) -> str:
     """What identifies the incident at its source: the first business identifier (with its
     system), else the resource id. Only its keyed pseudonym ever leaves the boundary."""
     for identifier in identifiers:
-        if identifier.value:
-            local_id = f"{identifier.system or ''}|{identifier.value}"
+        if identifier["value"]:
+            local_id = f"{identifier['system'] or ''}|{identifier['value']}"
             if len(local_id) > MAX_LOCAL_ID:
                 raise BoundaryError(Reason.TOO_LONG, "identifier.value", fmt)
             return local_id
