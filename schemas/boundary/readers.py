@@ -39,8 +39,14 @@ def _as_dicts(node: Any) -> Any:
 
 def _typed_dict(model: dict[str, Any]) -> dict[str, Any]:
     fields = model["schema"]
-    if fields.get("type") != "model-fields" or fields.get("computed_fields"):
-        raise TypeError(f"cannot read {model['cls'].__name__} as a dict")
+    cls: type[BaseModel] = model["cls"]
+    if (
+        fields.get("type") != "model-fields"
+        or fields.get("computed_fields")
+        or cls.__pydantic_decorators__.model_validators
+        or model.get("post_init")
+    ):  # these need the model instance; a reader would silently skip or break them
+        raise TypeError(f"cannot read {cls.__name__} as a dict")
     extra = model.get("config", {}).get("extra_fields_behavior", "ignore")
     converted: dict[str, Any] = {
         "type": "typed-dict",

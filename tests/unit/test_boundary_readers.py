@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 
 from schemas.boundary.fhir_r4 import AdverseEventR4
 from schemas.boundary.fhir_r5 import AdverseEventR5
@@ -157,3 +157,15 @@ def test_every_fixture_reads_alike() -> None:
         document = json.loads(path.read_text())
         model = AdverseEventR5 if isinstance(document.get("identifier"), list) else AdverseEventR4
         assert reader_outcome(model, document) == model_outcome(model, document), path.name
+
+
+def test_models_that_need_their_instance_are_refused() -> None:
+    class Checked(BaseModel):
+        code: str
+
+        @model_validator(mode="after")
+        def _check(self) -> Checked:
+            return self
+
+    with pytest.raises(TypeError):
+        dict_reader(Checked)
