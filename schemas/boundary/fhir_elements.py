@@ -3,9 +3,9 @@
 Only allow-listed elements are declared; everything else in a resource is ignored by
 construction and never held. The element names and cardinalities follow the FHIR R4 and
 R5 specifications (checked against ``fhir.resources`` in the test suite), but parsing is
-limited to these paths so the boundary stays fast enough to sit on a hot stream. The
-resources are read into plain dicts of these shapes (:func:`~schemas.boundary.readers.
-dict_reader`), which is what the functions below take.
+limited to these paths so the boundary stays fast enough to sit on a hot stream.
+Resources are read into plain dicts of these shapes by
+:func:`~schemas.boundary.readers.dict_reader`; the functions below take those dicts.
 """
 
 from __future__ import annotations
