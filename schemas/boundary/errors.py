@@ -114,14 +114,28 @@ def validate_as(
     known_fields: frozenset[str],
     detected_format: SourceFormat,
 ) -> ModelT:
-    """``model.model_validate`` whose failure is a :class:`BoundaryError`.
+    """``model.model_validate`` whose failure is a :class:`BoundaryError`."""
+    validated: ModelT = validate_with(
+        model.__pydantic_validator__.validate_python, document, known_fields, detected_format
+    )
+    return validated
+
+
+def validate_with(
+    validate: Callable[[Any], Any],
+    document: Mapping[str, Any],
+    known_fields: frozenset[str],
+    detected_format: SourceFormat,
+) -> Any:
+    """``validate(document)`` (a pydantic-core validator) whose failure is a
+    :class:`BoundaryError`.
 
     The error is raised outside the ``except`` block so the pydantic error (which holds the
     input) is not even kept as ``__context__``.
     """
     error: BoundaryError | None = None
     try:
-        return model.model_validate(document)
+        return validate(document)
     except ValidationError as exc:
         error = from_validation_error(exc, known_fields, detected_format)
     raise error

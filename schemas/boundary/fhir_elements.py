@@ -4,18 +4,23 @@ Only allow-listed elements are declared; everything else in a resource is ignore
 construction and never held. The element names and cardinalities follow the FHIR R4 and
 R5 specifications (checked against ``fhir.resources`` in the test suite), but parsing is
 limited to these paths so the boundary stays fast enough to sit on a hot stream.
+Resources are read into plain dicts of these shapes by
+:func:`~schemas.boundary.readers.dict_reader`; the functions below take those dicts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Final
 
 from pydantic import Field
 
 from schemas.base import Incoming
-from schemas.codes import Identifier, Seriousness, Severity, is_code, is_identifier
+from schemas.boundary.readers import Element
+from schemas.boundary.strict import is_code, is_identifier
+from schemas.codes import EnumT, Identifier, Seriousness, Severity
 
 MAX_CODINGS: Final = 32
 
@@ -37,7 +42,7 @@ class Coding(Incoming):
 
 
 class CodeableConcept(Incoming):
-    coding: Annotated[list[Coding], Field(max_length=MAX_CODINGS)] = []
+    coding: Annotated[tuple[Coding, ...], Field(max_length=MAX_CODINGS)] = ()
 
 
 class FhirIdentifier(Incoming):
@@ -55,22 +60,7 @@ class Period(Incoming):
     start: str | None = None
 
 
-def codes_of(*concepts: CodeableConcept | None) -> list[str]:
-    """Every code in the concepts that is a valid code, in order, without repeats.
-
-    ``display`` and ``text`` are never read: they are free text.
-    """
-    found: list[str] = []
-    for concept in concepts:
-        if concept is None:
-            continue
-        for coding in concept.coding:
-            if is_code(coding.code) and coding.code not in found:
-                found.append(coding.code)  # type: ignore[arg-type]  # is_code checked str
-    return found
-
-
-def staff_ref_of(reference: Reference | None) -> Identifier | None:
+def staff_ref_of(reference: Element | None) -> Identifier | None:
     """The staff reference a FHIR Reference points at, or None when it is not staff.
 
     Literal references become ``Practitioner/<id>`` or ``PractitionerRole/<id>``; logical
@@ -79,26 +69,29 @@ def staff_ref_of(reference: Reference | None) -> Identifier | None:
     """
     if reference is None:
         return None
-    if reference.type is not None and reference.type not in STAFF_RESOURCE_TYPES:
+    kind = reference["type"]
+    if kind is not None and kind not in STAFF_RESOURCE_TYPES:
         return None
-    if reference.reference is not None:
-        match = _LITERAL_REFERENCE.match(reference.reference)
+    literal = reference["reference"]
+    if literal is not None:
+        match = _LITERAL_REFERENCE.match(literal)
         if match is None or match["type"] not in STAFF_RESOURCE_TYPES:
             return None
-        if reference.type is not None and reference.type != match["type"]:
+        if kind is not None and kind != match["type"]:
             return None
         return f"{match['type']}/{match['id']}"
-    identifier = reference.identifier
-    if reference.type is not None and identifier is not None and is_identifier(identifier.value):
-        return identifier.value
+    identifier = reference["identifier"]
+    if kind is not None and identifier is not None and is_identifier(identifier["value"]):
+        value: str = identifier["value"]
+        return value
     return None
 
 
-def local_id_of(reference: Reference | None, resource_type: str) -> str | None:
+def local_id_of(reference: Element | None, resource_type: str) -> str | None:
     """A code-shaped id of a referenced resource of ``resource_type`` (e.g. a Location)."""
-    if reference is None or reference.reference is None:
+    if reference is None or reference["reference"] is None:
         return None
-    match = _LITERAL_REFERENCE.match(reference.reference)
+    match = _LITERAL_REFERENCE.match(reference["reference"])
     if match is None or match["type"] != resource_type or not is_code(match["id"]):
         return None
     return match["id"]
@@ -126,20 +119,34 @@ _SERIOUSNESS_CODES: Final = {
 }
 
 
-def severity_of(
-    severity: CodeableConcept | None, outcomes: list[CodeableConcept]
-) -> Severity | None:
+def all_codes(concepts: Iterable[Element]) -> list[str | None]:
+    """Every ``code`` of the concepts as it is, for :func:`build_signal` to check (it keeps
+    only valid codes, in order, without repeats)."""
+    return [coding["code"] for concept in concepts for coding in concept["coding"]]
+
+
+def lookup_code(concept: Element | None, table: Mapping[str, EnumT]) -> EnumT | None:
+    """The member for the first valid code in the concept that ``table`` knows, in any
+    case. ``display`` and ``text`` are never read: they are free text."""
+    if concept is None:
+        return None
+    for coding in concept["coding"]:
+        code = coding["code"]
+        if code is not None:
+            member = table.get(code.lower())
+            if member is not None and is_code(code):
+                return member
+    return None
+
+
+def severity_of(severity: Element | None, outcomes: Iterable[Element]) -> Severity | None:
     """The harm grade: a fatal outcome outranks any stated severity."""
-    if any(code in _DEATH_CODES for code in codes_of(*outcomes)):
-        return Severity.DEATH
-    for code in codes_of(severity):
-        if code.lower() in _SEVERITY_CODES:
-            return _SEVERITY_CODES[code.lower()]
-    return None
+    for outcome in outcomes:
+        for coding in outcome["coding"]:
+            if coding["code"] in _DEATH_CODES:  # both are valid codes: no check needed
+                return Severity.DEATH
+    return lookup_code(severity, _SEVERITY_CODES)
 
 
-def seriousness_of(seriousness: CodeableConcept | None) -> Seriousness | None:
-    for code in codes_of(seriousness):
-        if code.lower() in _SERIOUSNESS_CODES:
-            return _SERIOUSNESS_CODES[code.lower()]
-    return None
+def seriousness_of(seriousness: Element | None) -> Seriousness | None:
+    return lookup_code(seriousness, _SERIOUSNESS_CODES)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -14,12 +14,12 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
-from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
     FhirIdentifier,
     Reference,
-    codes_of,
+    all_codes,
     instant_of,
     local_id_of,
     seriousness_of,
@@ -28,6 +28,7 @@ from schemas.boundary.fhir_elements import (
 )
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
+from schemas.boundary.readers import Element, dict_reader
 from schemas.codes import SourceFormat, StaffRole
 from schemas.signal import IncidentSignal
 
@@ -39,7 +40,7 @@ class AdverseEventR4(Incoming):
     id: str | None = None
     identifier: FhirIdentifier | None = None
     actuality: str | None = None
-    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    category: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     date: str | None = None
     detected: str | None = None
     recordedDate: str | None = None
@@ -48,20 +49,11 @@ class AdverseEventR4(Incoming):
     severity: CodeableConcept | None = None
     outcome: CodeableConcept | None = None
     recorder: Reference | None = None
-    contributor: Annotated[list[Reference], Field(max_length=256)] = []
+    contributor: Annotated[tuple[Reference, ...], Field(max_length=256)] = ()
 
 
 _FIELDS: Final = field_names(AdverseEventR4)
-
-
-def _staff(event: AdverseEventR4) -> Iterator[tuple[str, StaffRole]]:
-    recorder = staff_ref_of(event.recorder)
-    if recorder is not None:
-        yield recorder, StaffRole.REPORTER
-    for contributor in event.contributor:
-        ref = staff_ref_of(contributor)
-        if ref is not None:
-            yield ref, StaffRole.INVOLVED
+_read: Final = dict_reader(AdverseEventR4)
 
 
 def minimize_fhir_r4(
@@ -71,21 +63,27 @@ def minimize_fhir_r4(
     source_system: str,
     received_at: datetime | None,
 ) -> IncidentSignal:
-    event = validate_as(AdverseEventR4, document, _FIELDS, FORMAT)
-    identifiers = [event.identifier] if event.identifier is not None else []
+    event: Element = validate_with(_read, document, _FIELDS, FORMAT)
+    occurred_at = instant_of(event["date"])
+    staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(person), StaffRole.INVOLVED) for person in event["contributor"]]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
-        local_id=incident_local_id(identifiers, event.id, FORMAT),
-        reported_at=reported_at(
-            (event.recordedDate, event.date, event.detected), received_at, FORMAT
+        local_id=incident_local_id(
+            (event["identifier"],) if event["identifier"] is not None else (), event["id"], FORMAT
         ),
-        occurred_at=instant_of(event.date),
-        unit_code=local_id_of(event.location, "Location"),
-        category_codes=codes_of(*event.category),
-        severity=severity_of(event.severity, [event.outcome] if event.outcome else []),
-        seriousness=seriousness_of(event.seriousness),
-        actuality=actuality_of(event.actuality),
-        staff=merge_staff(_staff(event)),
+        reported_at=reported_at(
+            instant_of(event["recordedDate"]) or occurred_at or instant_of(event["detected"]),
+            received_at,
+            FORMAT,
+        ),
+        occurred_at=occurred_at,
+        unit_code=local_id_of(event["location"], "Location"),
+        category_codes=all_codes(event["category"]),
+        severity=severity_of(event["severity"], (event["outcome"],) if event["outcome"] else ()),
+        seriousness=seriousness_of(event["seriousness"]),
+        actuality=actuality_of(event["actuality"]),
+        staff=merge_staff(staff),
     )

@@ -9,7 +9,7 @@ function counts as involved, since the resource names them as having taken part.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -17,13 +17,13 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
-from schemas.boundary.errors import field_names, validate_as
+from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
     FhirIdentifier,
     Period,
     Reference,
-    codes_of,
+    all_codes,
     instant_of,
     local_id_of,
     seriousness_of,
@@ -32,6 +32,7 @@ from schemas.boundary.fhir_elements import (
 )
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
+from schemas.boundary.readers import Element, dict_reader
 from schemas.codes import SourceFormat, StaffRole
 from schemas.signal import IncidentSignal
 
@@ -53,38 +54,32 @@ class Participant(Incoming):
 class AdverseEventR5(Incoming):
     resourceType: Literal["AdverseEvent"]
     id: str | None = None
-    identifier: Annotated[list[FhirIdentifier], Field(max_length=32)] = []
+    identifier: Annotated[tuple[FhirIdentifier, ...], Field(max_length=32)] = ()
     actuality: str | None = None
-    category: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    category: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     occurrenceDateTime: str | None = None
     occurrencePeriod: Period | None = None
     detected: str | None = None
     recordedDate: str | None = None
     location: Reference | None = None
     seriousness: CodeableConcept | None = None
-    outcome: Annotated[list[CodeableConcept], Field(max_length=32)] = []
+    outcome: Annotated[tuple[CodeableConcept, ...], Field(max_length=32)] = ()
     recorder: Reference | None = None
-    participant: Annotated[list[Participant], Field(max_length=256)] = []
+    participant: Annotated[tuple[Participant, ...], Field(max_length=256)] = ()
 
 
 _FIELDS: Final = field_names(AdverseEventR5)
+_read: Final = dict_reader(AdverseEventR5)
 
 
-def _role_of(participant: Participant) -> StaffRole:
-    for code in codes_of(participant.function):
-        if code in FUNCTION_ROLES:
-            return FUNCTION_ROLES[code]
+def _role_of(participant: Element) -> StaffRole:
+    function = participant["function"]
+    if function is not None:
+        for coding in function["coding"]:
+            role = FUNCTION_ROLES.get(coding["code"])
+            if role is not None:  # every key is a valid code: no check needed
+                return role
     return StaffRole.INVOLVED
-
-
-def _staff(event: AdverseEventR5) -> Iterator[tuple[str, StaffRole]]:
-    recorder = staff_ref_of(event.recorder)
-    if recorder is not None:
-        yield recorder, StaffRole.REPORTER
-    for participant in event.participant:
-        ref = staff_ref_of(participant.actor)
-        if ref is not None:
-            yield ref, _role_of(participant)
 
 
 def minimize_fhir_r5(
@@ -94,22 +89,26 @@ def minimize_fhir_r5(
     source_system: str,
     received_at: datetime | None,
 ) -> IncidentSignal:
-    event = validate_as(AdverseEventR5, document, _FIELDS, FORMAT)
-    period_start = event.occurrencePeriod.start if event.occurrencePeriod else None
-    occurred = event.occurrenceDateTime or period_start
+    event: Element = validate_with(_read, document, _FIELDS, FORMAT)
+    period = event["occurrencePeriod"]
+    occurrence = event["occurrenceDateTime"] or (period["start"] if period else None)
+    occurred_at = instant_of(occurrence)
+    detected_at = instant_of(event["detected"])
+    staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
+    staff += [(staff_ref_of(p["actor"]), _role_of(p)) for p in event["participant"]]
     return build_signal(
         key=key,
         source_format=FORMAT,
         source_system=source_system,
-        local_id=incident_local_id(event.identifier, event.id, FORMAT),
+        local_id=incident_local_id(event["identifier"], event["id"], FORMAT),
         reported_at=reported_at(
-            (event.recordedDate, occurred, event.detected), received_at, FORMAT
+            instant_of(event["recordedDate"]) or occurred_at or detected_at, received_at, FORMAT
         ),
-        occurred_at=instant_of(occurred) or instant_of(event.detected),
-        unit_code=local_id_of(event.location, "Location"),
-        category_codes=codes_of(*event.category),
-        severity=severity_of(None, event.outcome),
-        seriousness=seriousness_of(event.seriousness),
-        actuality=actuality_of(event.actuality),
-        staff=merge_staff(_staff(event)),
+        occurred_at=occurred_at or detected_at,
+        unit_code=local_id_of(event["location"], "Location"),
+        category_codes=all_codes(event["category"]),
+        severity=severity_of(None, event["outcome"]),
+        seriousness=seriousness_of(event["seriousness"]),
+        actuality=actuality_of(event["actuality"]),
+        staff=merge_staff(staff),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from schemas.boundary.errors import BoundaryError
-from schemas.boundary.fhir_elements import FhirIdentifier, instant_of
+from schemas.boundary.readers import Element
 from schemas.codes import SourceFormat
 from schemas.dead_letter import Reason
 
@@ -14,13 +14,13 @@ MAX_LOCAL_ID = 512
 
 
 def incident_local_id(
-    identifiers: Iterable[FhirIdentifier], resource_id: str | None, fmt: SourceFormat
+    identifiers: Iterable[Element], resource_id: str | None, fmt: SourceFormat
 ) -> str:
     """What identifies the incident at its source: the first business identifier (with its
     system), else the resource id. Only its keyed pseudonym ever leaves the boundary."""
     for identifier in identifiers:
-        if identifier.value:
-            local_id = f"{identifier.system or ''}|{identifier.value}"
+        if identifier["value"]:
+            local_id = f"{identifier['system'] or ''}|{identifier['value']}"
             if len(local_id) > MAX_LOCAL_ID:
                 raise BoundaryError(Reason.TOO_LONG, "identifier.value", fmt)
             return local_id
@@ -32,13 +32,12 @@ def incident_local_id(
 
 
 def reported_at(
-    candidates: Iterable[str | None], received_at: datetime | None, fmt: SourceFormat
+    instant: datetime | None, received_at: datetime | None, fmt: SourceFormat
 ) -> datetime:
-    """The first candidate that is a full date-time with a zone, else when we received it."""
-    for candidate in candidates:
-        instant = instant_of(candidate)
-        if instant is not None:
-            return instant
+    """The first candidate that is a full date-time with a zone (the caller's ``or`` chain,
+    which parses no further than it must), else when we received it."""
+    if instant is not None:
+        return instant
     if received_at is None:
         raise BoundaryError(Reason.MISSING, "recordedDate", fmt)
     return received_at
