@@ -123,8 +123,10 @@ QUIET = {"PSB_LOG_LEVEL": "warning"}
 
 
 def latency(
-    kafka: KafkaSettings, workdir: Path, per_second: float, seconds: float
+    kafka: KafkaSettings, workdir: Path, per_second: float, seconds: float, warmup_s: float = 3.0
 ) -> tuple[float, float]:
+    """p50 and p99 in steady state: the first ``warmup_s`` of the same load (a fresh worker
+    opening connections and fetching metadata for every topic) are sent but not counted."""
     worker = WorkerProcess(kafka, f"bench-lat-{uuid.uuid4().hex[:6]}", workdir, extra_env=QUIET)
     worker.start(ready_timeout=180)
     counter = NotificationCounter(kafka)
@@ -134,7 +136,8 @@ def latency(
     topic = Topics(kafka.topic_prefix).incident_reports
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
-    total = int(per_second * seconds)
+    warmup = int(per_second * warmup_s)
+    total = warmup + int(per_second * seconds)
     started = time.perf_counter()
     try:
         for number in range(total):
@@ -144,6 +147,8 @@ def latency(
                     note = json.loads(value)
                     if note["offer_id"] in sent_at:
                         latencies.append(arrived_at - sent_at.pop(note["offer_id"]))
+            if number == warmup:
+                latencies.clear()
             value, report_id, staff = report(number, f"lat-{uuid.uuid4().hex[:4]}")
             incident = pseudonymize(key, SOURCE, report_id)
             send_time = time.perf_counter()

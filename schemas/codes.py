@@ -43,11 +43,11 @@ Never text from a report."""
 
 
 def is_code(value: object) -> bool:
-    return isinstance(value, str) and CODE_RE.match(value) is not None
+    return isinstance(value, str) and CODE_RE.fullmatch(value) is not None
 
 
 def is_identifier(value: object) -> bool:
-    return isinstance(value, str) and IDENTIFIER_RE.match(value) is not None
+    return isinstance(value, str) and IDENTIFIER_RE.fullmatch(value) is not None
 
 
 class StaffRole(StrEnum):

@@ -9,7 +9,11 @@ changelog record goes out with the agent's batch, through the worker's outbox.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ChangelogWriter(Protocol):
@@ -20,6 +24,7 @@ class Ledger:
     def __init__(self, table: Any, changelog: ChangelogWriter) -> None:
         self._table = table
         self._changelog = changelog
+        self._parsed: dict[str, tuple[str, BaseModel]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._table.data
@@ -48,6 +53,18 @@ class Ledger:
     def get(self, key: str) -> str | None:
         value = self._table.data.get(key)
         return None if value is None else str(value)
+
+    def get_model(self, key: str, model: type[M]) -> M | None:
+        """The entry parsed as ``model``; parsed once per value written, not once per read."""
+        raw = self._table.data.get(key)
+        if raw is None:
+            return None
+        known = self._parsed.get(key)
+        if known is not None and known[0] is raw:
+            return known[1]  # type: ignore[return-value]  # one model per ledger
+        parsed = model.model_validate_json(raw)
+        self._parsed[key] = (raw, parsed)
+        return parsed
 
     def references(self) -> list[str]:
         return list(self._table.data.keys())

@@ -60,8 +60,7 @@ class Recorder:
             scheme=record.scheme,
             partition=partition,
         )
-        raw = self.cells.get(empty.key)
-        figures = change(empty if raw is None else Figures.model_validate_json(raw))
+        figures = change(self.cells.get_model(empty.key, Figures) or empty)
         value = figures.model_dump_json()
         self.cells.record(figures.key, value, partition)
         self.ctx.outbox.put(self.topic, figures.key.encode(), value.encode())

@@ -8,6 +8,8 @@ from typing import Any
 import faust
 import pytest
 from aiokafka.errors import KafkaTimeoutError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from streams import outbox as outbox_module
 from streams.outbox import Outbox
@@ -91,13 +93,20 @@ def test_a_table_key_written_twice_in_one_batch_is_sent_once_with_its_last_value
     assert records == [(b'"off_1"', b'"reminder"'), (b'"off_2"', None)]
 
 
-def test_changelog_records_are_serialised_as_fausts_own_changelog_would(table: Any) -> None:
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=st.text(min_size=1), value=st.text())
+def test_changelog_records_are_serialised_as_fausts_own_changelog_would(
+    table: Any, key: str, value: str
+) -> None:
     broker = Broker()
     box = Outbox(App(broker))
-    box.put_changelog(table, 0, "k-ø", '{"a":"æ"}')
+    box.put_changelog(table, 0, key, value)
     asyncio.run(box.flush())
-    faust_key, _ = table.changelog_topic.prepare_key("k-ø", table.key_serializer)
-    faust_value, _ = table.changelog_topic.prepare_value('{"a":"æ"}', table.value_serializer)
+    faust_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
+    faust_value, _ = table.changelog_topic.prepare_value(value, table.value_serializer)
+    assert broker.log[0][0] == table.changelog_topic.get_topic_name()
     assert broker.log[0][2] == [(faust_key, faust_value)]
 
 
