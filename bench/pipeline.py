@@ -86,6 +86,8 @@ class NotificationCounter:
         self.consumer.assign([TopicPartition(topic, n, OFFSET_BEGINNING) for n in partitions])
 
     def read(self, timeout: float = 0.2) -> list[tuple[float, bytes]]:
+        """What arrived within ``timeout``; the arrival time is when the read returns, so
+        latency runs use a short timeout (a read waits for the whole of it)."""
         messages = self.consumer.consume(10_000, timeout)
         now = time.perf_counter()
         return [(now, m.value() or b"") for m in messages if m.error() is None]
@@ -158,7 +160,7 @@ def latency(
             producer.poll(0)
         deadline = time.perf_counter() + 30
         while sent_at and time.perf_counter() < deadline:
-            for arrived_at, value in counter.read():
+            for arrived_at, value in counter.read(0.005):
                 note = json.loads(value)
                 if note["offer_id"] in sent_at:
                     latencies.append(arrived_at - sent_at.pop(note["offer_id"]))

@@ -57,6 +57,8 @@ class Outbox:
         self._partitions: dict[str, list[int]] = {}
         self._changelog_topics: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._filling = 1  # number of the group of records being put now
+        self._acknowledged = 0  # last group the broker acknowledged
 
     def __len__(self) -> int:
         return sum(
@@ -86,16 +88,25 @@ class Outbox:
         records[raw_key] = (raw_key, raw_value)
 
     async def flush(self) -> None:
-        """Send everything put so far, outputs before changelogs; returns when the broker
-        has acknowledged all of it."""
-        if not (self._outputs or self._changelogs):
-            return
+        """Returns when everything put so far is acknowledged, outputs before changelogs.
+
+        Flushes are grouped: records put while one flush waits for the broker go out
+        together in the next one, and a caller whose records another task's flush took
+        waits for that flush (returning early would let its events be acknowledged before
+        their records are durable).
+        """
+        wanted = self._filling
         async with self._lock:
+            if self._acknowledged >= wanted:
+                return
             outputs, self._outputs = self._outputs, {}
             changelogs, self._changelogs = self._changelogs, {}
-            producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
-            await self._send_until_acknowledged(producer, outputs)
-            await self._send_until_acknowledged(producer, changelogs)
+            sending, self._filling = self._filling, self._filling + 1
+            if outputs or changelogs:
+                producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
+                await self._send_until_acknowledged(producer, outputs)
+                await self._send_until_acknowledged(producer, changelogs)
+            self._acknowledged = sending
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
         """Retries while the broker does not acknowledge: Faust acknowledges the batch's

@@ -136,3 +136,52 @@ def test_a_broker_that_does_not_acknowledge_delays_the_batch_and_loses_nothing(
     box.put("psb.notifications.sms", b"ntf_1", b"{}")
     asyncio.run(box.flush())
     assert [records for _, _, records in broker.log] == [[(b"ntf_1", b"{}")]]
+
+
+class SlowBroker(Broker):
+    """Acknowledges each batch a little later, as a real broker does."""
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def acknowledge() -> None:
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+
+        loop.call_later(0.02, acknowledge)
+        return future
+
+
+def test_a_flush_whose_records_another_flush_took_returns_only_once_they_are_durable() -> None:
+    async def scenario() -> list[list[tuple[bytes | None, bytes | None]]]:
+        broker = SlowBroker()
+        box = Outbox(App(broker))
+        box.put("psb.incident-signals", b"inc_1", b"1")
+        timer = asyncio.create_task(box.flush())  # e.g. the timer, taking the agent's record
+        await asyncio.sleep(0)
+        await box.flush()  # the agent's own flush
+        acknowledged = [records for _, _, records in broker.log]
+        await timer
+        return acknowledged
+
+    assert asyncio.run(scenario()) == [[(b"inc_1", b"1")]]
+
+
+def test_records_put_while_a_flush_waits_go_out_together_in_the_next() -> None:
+    async def scenario() -> Broker:
+        broker = SlowBroker()
+        box = Outbox(App(broker))
+        box.put("psb.incident-signals", b"inc_1", b"1")
+        first = asyncio.create_task(box.flush())
+        await asyncio.sleep(0)
+        box.put("psb.incident-signals", b"inc_2", b"2")
+        box.put("psb.incident-signals", b"inc_2", b"3")
+        await asyncio.gather(first, box.flush(), box.flush())
+        return broker
+
+    broker = asyncio.run(scenario())
+    assert [records for _, _, records in broker.log] == [
+        [(b"inc_1", b"1")],
+        [(b"inc_2", b"2"), (b"inc_2", b"3")],  # one batch: both waiting flushes share it
+    ]
