@@ -76,6 +76,7 @@ def create_app(
         Topic=DeadLetteringTopic,
     )
     policy_settings = policy or PolicySettings()
+    outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
     directory: ReplicatedView[StaffProfile] = ReplicatedView(
         topics.staff_directory, StaffProfile, kafka
     )
@@ -93,7 +94,7 @@ def create_app(
         policy=PolicyHolder(policy_settings.file),
         metrics=WorkerMetrics(),
         enabled_channels=enabled_channels,
-        outbox=Outbox(app),
+        outbox=outbox,
         clock=clock,
     )
     reports = app.topic(

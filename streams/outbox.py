@@ -8,8 +8,9 @@ at the end of each batch of events, as record batches of Faust's own aiokafka pr
 Why this keeps the guarantees:
 
 * Faust acknowledges a batch's events only after the agent's loop body returns, and the body
-  awaits :meth:`flush`, which returns when the broker has acknowledged every record. So no
-  offset is committed before what it produced is durable.
+  awaits :meth:`flush`, which returns when the broker has acknowledged the batch's outputs;
+  Faust commits acknowledged offsets only after :meth:`settle` has seen the changelogs
+  acknowledged too. So no offset is committed before what it produced is durable.
 * A flush sends what the batch produced (signals, offers, notifications) first and the
   tables' changelogs only when those are acknowledged. A crash in between leaves the
   output without the ledger entry that says it was made, so it is made again under the
@@ -59,6 +60,7 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._filling = 1  # number of the group of records being put now
         self._acknowledged = 0  # last group the broker acknowledged
+        self._settling: list[tuple[_Pending, list[Awaitable[Any]]]] = []
 
     def __len__(self) -> int:
         return sum(
@@ -88,7 +90,8 @@ class Outbox:
         records[raw_key] = (raw_key, raw_value)
 
     async def flush(self) -> None:
-        """Returns when everything put so far is acknowledged, outputs before changelogs.
+        """Returns when everything put so far is acknowledged by the broker (the outputs)
+        or handed to the producer behind them (the changelogs: see :meth:`settle`).
 
         Flushes are grouped: records put while one flush waits for the broker go out
         together in the next one, and a caller whose records another task's flush took
@@ -105,8 +108,26 @@ class Outbox:
             if outputs or changelogs:
                 producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
                 await self._send_until_acknowledged(producer, outputs)
-                await self._send_until_acknowledged(producer, changelogs)
+                if changelogs:
+                    self._settling.append((changelogs, await self._send(producer, changelogs)))
             self._acknowledged = sending
+
+    async def settle(self) -> None:
+        """Returns when the changelogs of every flush are acknowledged.
+
+        Faust commits offsets only after its producer's ``flush``, which calls this first
+        (:mod:`streams.transport`); so an event's offset is committed only when both what
+        it produced and the ledger entries that say so are durable, while the agent goes
+        on to its next batch after one round trip instead of two.
+        """
+        async with self._lock:
+            settling, self._settling = self._settling, []
+            producer = self._app.producer._ensure_producer()  # noqa: SLF001
+            for changelogs, acknowledged in settling:
+                try:
+                    await asyncio.gather(*acknowledged)
+                except KafkaError:
+                    await self._send_until_acknowledged(producer, changelogs)
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
         """Retries while the broker does not acknowledge: Faust acknowledges the batch's

@@ -185,3 +185,37 @@ def test_records_put_while_a_flush_waits_go_out_together_in_the_next() -> None:
         [(b"inc_1", b"1")],
         [(b"inc_2", b"2"), (b"inc_2", b"3")],  # one batch: both waiting flushes share it
     ]
+
+
+def test_a_changelog_the_broker_refused_is_sent_again_before_offsets_are_committed(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "RETRY_FIRST_S", 0.001)
+
+    class RefusesOneChangelog(Broker):
+        refused = False
+
+        async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+            if topic.endswith("-changelog") and not self.refused:
+                self.refused = True  # this one, and only this one
+                future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                future.set_exception(KafkaTimeoutError())
+                return future
+            return await super().send_batch(batch, topic, partition=partition)
+
+    async def scenario() -> list[str]:
+        broker = RefusesOneChangelog()
+        box = Outbox(App(broker))
+        box.put_changelog(table, 0, "off_1", "done")
+        box.put("psb.support-offers", b"emp-1", b"{}")
+        await box.flush()  # the agent goes on: its outputs are durable
+        before = [topic for topic, _, _ in broker.log]
+        await box.settle()  # what Faust's commit waits for
+        return [*before, "|", *(topic for topic, _, _ in broker.log)]
+
+    assert asyncio.run(scenario()) == [
+        "psb.support-offers",
+        "|",
+        "psb.support-offers",
+        "outbox-test-ledger-changelog",
+    ]
