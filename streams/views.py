@@ -4,12 +4,14 @@ Every worker holds the whole view, the way Kafka Streams' GlobalKTable does: a s
 or a supporter may be looked up from any partition. The view reads the topic itself from
 the beginning (it is its own changelog), without a consumer group, and keeps tailing it.
 Values are kept as the raw JSON bytes and parsed on lookup, which keeps a 100,000-person
-directory small in memory. A null value (tombstone) removes the key.
+directory small in memory; the most recently parsed entries are kept parsed (a delivery
+looks a person up several times). A null value (tombstone) removes the key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -23,6 +25,7 @@ from runtime.settings import KafkaSettings
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 log = get_logger("view")
+PARSED_ENTRIES = 4096
 
 
 class ReplicatedView(Generic[ModelT]):
@@ -34,6 +37,8 @@ class ReplicatedView(Generic[ModelT]):
         self.ready = asyncio.Event()
         self.invalid_records = 0
         self._on_remove: list[Callable[[str], None]] = []
+        # keyed by the raw value, so a changed entry is never served from the cache
+        self._parse = functools.lru_cache(maxsize=PARSED_ENTRIES)(model.model_validate_json)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -43,11 +48,11 @@ class ReplicatedView(Generic[ModelT]):
 
     def get(self, key: str) -> ModelT | None:
         raw = self._entries.get(key)
-        return None if raw is None else self.model.model_validate_json(raw)
+        return None if raw is None else self._parse(raw)
 
     def values(self) -> list[ModelT]:
         """Every entry, parsed (a snapshot: the view may change while it is used)."""
-        return [self.model.model_validate_json(raw) for raw in list(self._entries.values())]
+        return [self._parse(raw) for raw in list(self._entries.values())]
 
     def on_remove(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(key)`` for every tombstone (forgetting a person)."""
