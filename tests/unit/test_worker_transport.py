@@ -1,0 +1,43 @@
+"""The worker's Faust transport: the fetch wait it asks of the broker, and the outbox
+settling before Faust commits offsets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from streams.transport import App
+
+
+def _app(fetch_wait_ms: int = 1500) -> App:
+    return App("transport-test", fetch_wait_ms=fetch_wait_ms, broker="kafka://localhost:1")
+
+
+def test_the_worker_consumer_waits_at_most_the_configured_time_per_fetch() -> None:
+    async def scenario() -> int:
+        app = _app(fetch_wait_ms=7)
+        thread = app.consumer._thread
+        try:
+            consumer = thread._create_worker_consumer(app.transport)
+            wait = int(consumer._fetch_max_wait_ms)
+            await consumer.stop()  # never started: closes its client, no broker needed
+            return wait
+        finally:
+            thread.thread_loop.close()
+
+    assert asyncio.run(scenario()) == 7  # Faust's own consumer would wait 1500 ms
+
+
+def test_the_producer_settles_the_outbox_before_faust_commits() -> None:
+    settled: list[str] = []
+
+    class Outbox:
+        async def settle(self) -> None:
+            settled.append("settled")
+
+    async def scenario() -> None:
+        app = _app()
+        app.outbox = Outbox()  # type: ignore[assignment]
+        await app.producer.flush()  # what Faust calls before committing offsets
+
+    asyncio.run(scenario())
+    assert settled == ["settled"]
