@@ -105,21 +105,38 @@ class Outbox:
             outputs, self._outputs = self._outputs, {}
             changelogs, self._changelogs = self._changelogs, {}
             sending, self._filling = self._filling, self._filling + 1
-            if outputs or changelogs:
-                producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
-                await self._send_until_acknowledged(producer, outputs)
-                if changelogs:
-                    self._settling.append((changelogs, await self._send(producer, changelogs)))
+            try:
+                if outputs or changelogs:
+                    producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
+                    await self._send_until_acknowledged(producer, outputs)
+                    if changelogs:
+                        self._settling.append((changelogs, await self._send(producer, changelogs)))
+            except BaseException:
+                # not sent (the producer is not running, the task was cancelled): back in
+                # front of what was put since, for the next flush or the commit's settle
+                self._put_back(self._outputs, outputs)
+                self._put_back(self._changelogs, changelogs)
+                raise
             self._acknowledged = sending
 
+    @staticmethod
+    def _put_back(pending: _Pending, older: _Pending) -> None:
+        for place, records in older.items():
+            merged = dict(records)
+            for key, record in pending.get(place, {}).items():
+                merged.pop(key, None)  # a later write to a table key stays the last
+                merged[key] = record
+            pending[place] = merged
+
     async def settle(self) -> None:
-        """Returns when the changelogs of every flush are acknowledged.
+        """Returns when everything put so far, changelogs included, is acknowledged.
 
         Faust commits offsets only after its producer's ``flush``, which calls this first
         (:mod:`streams.transport`); so an event's offset is committed only when both what
         it produced and the ledger entries that say so are durable, while the agent goes
         on to its next batch after one round trip instead of two.
         """
+        await self.flush()
         async with self._lock:
             settling, self._settling = self._settling, []
             producer = self._app.producer._ensure_producer()  # noqa: SLF001

@@ -219,3 +219,41 @@ def test_a_changelog_the_broker_refused_is_sent_again_before_offsets_are_committ
         "psb.support-offers",
         "outbox-test-ledger-changelog",
     ]
+
+
+def test_records_a_flush_could_not_send_are_kept_and_go_out_before_the_commit(
+    table: Any,
+) -> None:
+    class Stopped(Exception):
+        """Faust's producer is not running (it raises its NotReady)."""
+
+    broker = Broker()
+    running = False
+
+    class Producer:
+        def _ensure_producer(self) -> Broker:
+            if not running:
+                raise Stopped
+            return broker
+
+    app = App(broker)
+    app.producer = Producer()  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        nonlocal running
+        box = Outbox(app)
+        box.put_changelog(table, 0, "off_1", "offer")
+        box.put("psb.support-offers", b"emp-1", b"1")
+        with pytest.raises(Stopped):
+            await box.flush()
+        box.put_changelog(table, 0, "off_1", "reminder")  # written after the failure
+        box.put("psb.support-offers", b"emp-1", b"2")
+        running = True
+        await box.settle()  # what Faust's commit waits for
+        assert len(box) == 0
+
+    asyncio.run(scenario())
+    assert [(topic, records) for topic, _, records in broker.log] == [
+        ("psb.support-offers", [(b"emp-1", b"1"), (b"emp-1", b"2")]),
+        ("outbox-test-ledger-changelog", [(b'"off_1"', b'"reminder"')]),
+    ]
