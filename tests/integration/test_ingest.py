@@ -29,7 +29,7 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
-from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, FhirStandIn
+from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
 from tests.support.ingest import HMAC_SECRET, IngestProcess
 from tests.support.kafka import TopicReader, produce_keyed
 from tests.support.worker import WorkerProcess
@@ -51,31 +51,6 @@ def r5_event(number: int) -> dict[str, Any]:
     event["id"] = f"r5-{number}"
     event["identifier"] = [{"system": "urn:test", "value": f"R5-{number}"}]
     return event
-
-
-@pytest.fixture(scope="module")
-def kafka(kafka_factory: Callable[..., KafkaSettings]) -> KafkaSettings:
-    return kafka_factory()
-
-
-@pytest.fixture(scope="module")
-def fhir() -> Iterator[FhirStandIn]:
-    with FhirStandIn() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def ingest(
-    kafka: KafkaSettings, fhir: FhirStandIn, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[IngestProcess]:
-    env = {
-        "PSB_INGEST_FHIR_BASE_URL": fhir.base_url,
-        "PSB_INGEST_FHIR_TOKEN_URL": fhir.token_url,
-        "PSB_INGEST_FHIR_CLIENT_ID": CLIENT_ID,
-        "PSB_INGEST_FHIR_CLIENT_SECRET": CLIENT_SECRET,
-    }
-    with IngestProcess(kafka, tmp_path_factory.mktemp("ingest"), env) as process:
-        yield process
 
 
 @pytest.fixture(scope="module")

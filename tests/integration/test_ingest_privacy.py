@@ -10,7 +10,6 @@ every topic of the deployment is read from the beginning.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,8 +21,8 @@ from connectors.ingest.auth import SIGNATURE_HEADER
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from tests.support.fhir_bundles import r4b_notification, r5_notification
-from tests.support.fhir_server import CLIENT_ID, CLIENT_SECRET, FhirStandIn
-from tests.support.ingest import IngestProcess, fhir_env
+from tests.support.fhir_server import FhirStandIn
+from tests.support.ingest import IngestProcess
 from tests.support.kafka import TopicReader
 from tests.unit.helpers import native_report
 from tests.unit.test_privacy_markers import (
@@ -41,26 +40,6 @@ CASES = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture(scope="module")
-def kafka(kafka_factory: Callable[..., KafkaSettings]) -> KafkaSettings:
-    return kafka_factory()
-
-
-@pytest.fixture(scope="module")
-def fhir() -> Iterator[FhirStandIn]:
-    with FhirStandIn() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def ingest(
-    kafka: KafkaSettings, fhir: FhirStandIn, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[IngestProcess]:
-    env = fhir_env(fhir.base_url, fhir.token_url, CLIENT_ID, CLIENT_SECRET)
-    with IngestProcess(kafka, tmp_path_factory.mktemp("ingest"), env) as process:
-        yield process
 
 
 def every_record(kafka: KafkaSettings) -> str:
