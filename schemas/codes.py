@@ -43,10 +43,16 @@ Never text from a report."""
 
 
 def is_code(value: object) -> bool:
+    """The value would pass as a ``Code`` in the contract.
+
+    ``fullmatch``, not ``match``: in Python's ``re`` a ``$`` also matches before a trailing
+    newline, which the contract's (Rust) pattern refuses.
+    """
     return isinstance(value, str) and CODE_RE.fullmatch(value) is not None
 
 
 def is_identifier(value: object) -> bool:
+    """The value would pass as an ``Identifier`` in the contract (``fullmatch``, as above)."""
     return isinstance(value, str) and IDENTIFIER_RE.fullmatch(value) is not None
 
 

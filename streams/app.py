@@ -16,7 +16,6 @@ from runtime.topics import Topics
 from schemas import (
     Channel,
     IncidentSignal,
-    Notification,
     StaffProfile,
     SupporterProfile,
     SupportOffer,
@@ -103,14 +102,10 @@ def create_app(
     signals = _contract_topic(app, topics.incident_signals, IncidentSignal)
     support_offers = _contract_topic(app, topics.support_offers, SupportOffer)
     responses = _contract_topic(app, topics.support_responses, SupportResponse)
-    channel_topics = {
-        channel: _contract_topic(app, topics.notifications(channel), Notification)
-        for channel in Channel
-    }
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
-    dispatcher = dispatch.register(ctx, support_offers, responses, channel_topics)
-    handoffs = handoff.register(ctx, responses, channel_topics)
+    dispatcher = dispatch.register(ctx, support_offers, responses)
+    handoffs = handoff.register(ctx, responses)
     forget.register(ctx, dispatcher, handoffs)
     recorder.register(ctx, responses, dispatcher.on_sent)
     evaluation_web.register(ctx, (evaluation or EvaluationSettings()).k)

@@ -11,7 +11,7 @@ import faust
 from runtime.clock import utc_now
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.topics import Topics
-from schemas import Channel, StaffProfile, SupporterProfile
+from schemas import Channel, Notification, StaffProfile, SupporterProfile
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
@@ -33,6 +33,11 @@ class WorkerContext:
     enabled_channels: frozenset[Channel]
     outbox: Outbox
     clock: Callable[[], datetime] = utc_now
+
+    def send_notification(self, notification: Notification) -> None:
+        """Into the outbox, for the topic of the notification's channel."""
+        topic = self.topics.notifications(notification.channel)
+        self.outbox.put_model(topic, notification.notification_id, notification)
 
     def ledger(self, name: str) -> Ledger:
         """A table of this worker, as a ledger writing through the outbox."""

@@ -33,6 +33,20 @@ class Ledger:
         self._table.data[key] = value
         self._changelog.put_changelog(self._table, partition, key, value)
 
+    def record_model(self, key: str, model: BaseModel, partition: int) -> None:
+        """:meth:`record` of the model's JSON, kept parsed for :meth:`get_model`."""
+        value = model.model_dump_json()
+        self.record(key, value, partition)
+        self._parsed[key] = (value, model)
+
+    def remove(self, key: str, partition: int) -> bool:
+        """Delete ``key``, with a tombstone in its changelog partition; whether it was there."""
+        self._parsed.pop(key, None)
+        if self._table.data.pop(key, None) is None:
+            return False
+        self._changelog.put_changelog(self._table, partition, key, None)
+        return True
+
     def overwrite_everywhere(self, key: str, value: str | None, partitions: int) -> None:
         """Replace (``None``: delete) ``key`` in memory and in every changelog partition.
 
@@ -40,6 +54,7 @@ class Ledger:
         last record of the key in each partition is then this one, so no restart brings the
         old value back.
         """
+        self._parsed.pop(key, None)
         if value is None:
             self._table.data.pop(key, None)
         else:

@@ -139,6 +139,8 @@ class Outbox:
         await self.flush()
         async with self._lock:
             settling, self._settling = self._settling, []
+            if not settling:
+                return
             producer = self._app.producer._ensure_producer()  # noqa: SLF001
             for changelogs, acknowledged in settling:
                 try:

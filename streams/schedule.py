@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas import SupportOffer
-from streams.ledger import ChangelogWriter
+from streams.ledger import Ledger
 
 
 class Stage(StrEnum):
@@ -35,42 +34,28 @@ class Pending(BaseModel):
 
 
 class Schedule:
-    """The table holds JSON (that is what its changelog restores); the parsed entries are
-    kept beside it, so the scheduler's scan every second costs a dictionary walk, not a
-    validation of every waiting entry. An entry restored from the changelog is parsed the
-    first time it is read."""
+    """A ledger of pending entries keyed by offer id. It holds JSON (what its changelog
+    restores) and keeps entries parsed beside it (:meth:`Ledger.get_model`), so the
+    scheduler's scan every second costs a dictionary walk, not a validation of every
+    waiting entry."""
 
-    def __init__(self, table: Any, changelog: ChangelogWriter) -> None:
-        self._table = table
-        self._changelog = changelog
-        self._parsed: dict[str, tuple[str, Pending]] = {}
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
 
     def put(self, pending: Pending) -> None:
-        key, value = pending.offer.offer_id, pending.model_dump_json()
-        self._table.data[key] = value
-        self._parsed[key] = (value, pending)
-        self._changelog.put_changelog(self._table, pending.partition, key, value)
+        self._ledger.record_model(pending.offer.offer_id, pending, pending.partition)
 
     def remove(self, offer_id: str, partition: int) -> None:
-        self._parsed.pop(offer_id, None)
-        if self._table.data.pop(offer_id, None) is not None:
-            self._changelog.put_changelog(self._table, partition, offer_id, None)
-
-    def _parse(self, offer_id: str, raw: str) -> Pending:
-        known = self._parsed.get(offer_id)
-        if known is not None and known[0] is raw:
-            return known[1]
-        pending = Pending.model_validate_json(raw)
-        self._parsed[offer_id] = (raw, pending)
-        return pending
+        self._ledger.remove(offer_id, partition)
 
     def get(self, offer_id: str) -> Pending | None:
-        raw = self._table.data.get(offer_id)
-        return None if raw is None else self._parse(offer_id, raw)
+        return self._ledger.get_model(offer_id, Pending)
 
     def entries(self) -> Iterator[Pending]:
-        for offer_id, raw in list(self._table.data.items()):
-            yield self._parse(offer_id, raw)
+        for offer_id in self._ledger.references():
+            pending = self._ledger.get_model(offer_id, Pending)
+            if pending is not None:  # removed while the scan was under way
+                yield pending
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
         return [
@@ -83,4 +68,4 @@ class Schedule:
         return [pending for pending in self.entries() if pending.offer.staff_ref == staff_ref]
 
     def __len__(self) -> int:
-        return len(self._table.data)
+        return len(self._ledger)

@@ -8,7 +8,6 @@ from typing import Any, Final
 
 from schemas.boundary.errors import BoundaryError
 from schemas.boundary.pseudonym import PseudonymKey, pseudonymize
-from schemas.boundary.strict import is_code
 from schemas.codes import (
     ROLE_PRECEDENCE,
     Actuality,
@@ -17,6 +16,7 @@ from schemas.codes import (
     SourceFormat,
     StaffRole,
     code_lookup,
+    is_code,
 )
 from schemas.dead_letter import Reason
 from schemas.signal import MAX_CATEGORIES, MAX_STAFF, IncidentSignal

@@ -19,8 +19,7 @@ from pydantic import Field
 
 from schemas.base import Incoming
 from schemas.boundary.readers import Element
-from schemas.boundary.strict import is_code, is_identifier
-from schemas.codes import EnumT, Identifier, Seriousness, Severity
+from schemas.codes import EnumT, Identifier, Seriousness, Severity, is_code, is_identifier
 
 MAX_CODINGS: Final = 32
 

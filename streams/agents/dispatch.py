@@ -96,14 +96,12 @@ class Dispatcher:
         ctx: WorkerContext,
         schedule: Schedule,
         sent: Ledger,
-        channels: dict[Channel, Any],
         scheduled: Ledger,
         requested: Ledger,
     ) -> None:
         self.ctx = ctx
         self.schedule = schedule
         self.sent = sent
-        self.channels = channels
         self.scheduled = scheduled  # offer id -> the offer, to remind after the reminder
         self.requested = requested  # offers whose "remind me later" was honoured
         self.on_sent: list[Callable[[Pending, Notification], Awaitable[None]]] = []
@@ -138,8 +136,7 @@ class Dispatcher:
             ctx.metrics.duplicates.labels("notification").inc()
         else:
             self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
-            topic = self.channels[outcome.channel].get_topic_name()
-            ctx.outbox.put_model(topic, outcome.notification_id, outcome)
+            ctx.send_notification(outcome)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
                 try:
@@ -213,17 +210,13 @@ class Dispatcher:
         return SupportOffer.model_validate_json(raw)
 
 
-def register(
-    ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
-) -> Dispatcher:
+def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(
-        app.Table("deliveries-pending", default=None, key_type=str, value_type=str), ctx.outbox
-    )
+    schedule = Schedule(ctx.ledger("deliveries-pending"))
     scheduled = ctx.ledger("offers-scheduled")
     sent = ctx.ledger("notifications-made")
     requested = ctx.ledger("reminders-requested")
-    dispatcher = Dispatcher(ctx, schedule, sent, channel_topics, scheduled, requested)
+    dispatcher = Dispatcher(ctx, schedule, sent, scheduled, requested)
 
     @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:

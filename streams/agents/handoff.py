@@ -23,7 +23,6 @@ from typing import Any, Final
 from runtime.logging import get_logger
 from schemas import (
     Answer,
-    Channel,
     HandoffDetails,
     Language,
     Notification,
@@ -117,13 +116,10 @@ def to_coordinator(
 
 
 class Handoffs:
-    def __init__(
-        self, ctx: WorkerContext, made: Ledger, load: Ledger, channels: dict[Channel, Any]
-    ) -> None:
+    def __init__(self, ctx: WorkerContext, made: Ledger, load: Ledger) -> None:
         self.ctx = ctx
         self.made = made
         self.load = load
-        self.channels = channels
 
     def _recent(self, supporter_ref: str, now: datetime) -> list[str]:
         raw = self.load.get(supporter_ref)
@@ -186,18 +182,17 @@ class Handoffs:
         if route == "supporter":
             recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
             self.load.record(outcome.recipient_ref, json.dumps(recent), partition)
-        topic = self.channels[outcome.channel].get_topic_name()
-        ctx.outbox.put_model(topic, outcome.notification_id, outcome)
+        ctx.send_notification(outcome)
         ctx.metrics.handoffs.labels(route, "sent").inc()
         ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
 
 
-def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
+def register(ctx: WorkerContext, responses: Any) -> Handoffs:
     app = ctx.app
     made = ctx.ledger("handoffs-made")
     load = ctx.ledger("supporter-load")
-    handoffs = Handoffs(ctx, made, load, channel_topics)
+    handoffs = Handoffs(ctx, made, load)
 
     @app.agent(responses, name="handoff")
     async def handoff_agent(stream: Any) -> None:
