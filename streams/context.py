@@ -39,9 +39,13 @@ class WorkerContext:
         topic = self.topics.notifications(notification.channel)
         self.outbox.put_model(topic, notification.notification_id, notification)
 
-    def ledger(self, name: str) -> Ledger:
-        """A table of this worker, as a ledger writing through the outbox."""
-        return Ledger(self.app.Table(name, default=None, key_type=str, value_type=str), self.outbox)
+    def ledger(self, name: str, *, work: bool = False) -> Ledger:
+        """A table of this worker, as a ledger writing through the outbox; ``work``: it holds
+        work still to do (see :meth:`Outbox.work_table`)."""
+        table = self.app.Table(name, default=None, key_type=str, value_type=str)
+        if work:
+            self.outbox.work_table(table)
+        return Ledger(table, self.outbox)
 
     @property
     def batch_wait_s(self) -> float:

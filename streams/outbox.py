@@ -11,11 +11,13 @@ Why this keeps the guarantees:
   awaits :meth:`flush`, which returns when the broker has acknowledged the batch's outputs;
   Faust commits acknowledged offsets only after :meth:`settle` has seen the changelogs
   acknowledged too. So no offset is committed before what it produced is durable.
-* A flush sends what the batch produced (signals, offers, notifications) first and the
-  tables' changelogs only when those are acknowledged. A crash in between leaves the
-  output without the ledger entry that says it was made, so it is made again under the
-  same id, which is the repeat the sinks' receipts absorb; the other order would leave a
-  ledger entry for an output that never existed, and it would never be made.
+* What the batch produced (signals, offers, notifications) goes first. Then the changelog of
+  the tables that hold work still to do (the schedule: :meth:`Outbox.work_table`), and only
+  when both are acknowledged, at the next commit, the ledgers that say something was done.
+  A crash in between leaves an output or a waiting entry without the ledger entry that
+  vouches for it, so it is made again under the same id, which is the repeat the sinks'
+  receipts absorb. The other orders could restore a ledger entry ("offer scheduled") for
+  an output or a waiting entry that never became durable, and it would never be made.
 * All writes of the worker's tables go through one outbox, and a flush hands its batches to
   the producer in the order they were put, under a lock; aiokafka keeps one batch in flight
   per partition, so a key's last write in a changelog is the last one made.
@@ -53,7 +55,10 @@ class Outbox:
         # (topic, partition or None) -> records in order; a table write is keyed by its key,
         # so a later write to the same key replaces the earlier one
         self._outputs: _Pending = {}
-        self._changelogs: _Pending = {}
+        self._work: _Pending = {}  # changelogs of tables of work still to do
+        self._changelogs: _Pending = {}  # the ledgers' changelogs
+        self._work_tables: set[str] = set()
+        self._deferred: list[_Pending] = []  # ledger changelogs waiting for the commit
         self._sequence = itertools.count()
         self._partitions: dict[str, list[int]] = {}
         self._changelog_topics: dict[str, str] = {}
@@ -64,8 +69,15 @@ class Outbox:
 
     def __len__(self) -> int:
         return sum(
-            len(records) for records in (*self._outputs.values(), *self._changelogs.values())
+            len(records)
+            for pending in (self._outputs, self._work, self._changelogs, *self._deferred)
+            for records in pending.values()
         )
+
+    def work_table(self, table: Any) -> None:
+        """Mark ``table`` as holding work still to do: its changelog is written with the
+        outputs' flush, before the ledgers' changelogs."""
+        self._work_tables.add(table.name)
 
     def put(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
@@ -85,13 +97,15 @@ class Outbox:
         topic = self._changelog_topics.get(table.name)
         if topic is None:
             topic = self._changelog_topics[table.name] = table.changelog_topic.get_topic_name()
-        records = self._changelogs.setdefault((topic, partition), {})
+        pending = self._work if table.name in self._work_tables else self._changelogs
+        records = pending.setdefault((topic, partition), {})
         records.pop(raw_key, None)
         records[raw_key] = (raw_key, raw_value)
 
     async def flush(self) -> None:
-        """Returns when everything put so far is acknowledged by the broker (the outputs)
-        or handed to the producer behind them (the changelogs: see :meth:`settle`).
+        """Returns when everything put so far is acknowledged by the broker (the outputs),
+        handed to the producer behind them (work tables) or set aside for the commit (the
+        ledgers; see :meth:`settle`).
 
         Flushes are grouped: records put while one flush waits for the broker go out
         together in the next one, and a caller whose records another task's flush took
@@ -103,20 +117,24 @@ class Outbox:
             if self._acknowledged >= wanted:
                 return
             outputs, self._outputs = self._outputs, {}
+            work, self._work = self._work, {}
             changelogs, self._changelogs = self._changelogs, {}
             sending, self._filling = self._filling, self._filling + 1
             try:
-                if outputs or changelogs:
+                if outputs or work:
                     producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
                     await self._send_until_acknowledged(producer, outputs)
-                    if changelogs:
-                        self._settling.append((changelogs, await self._send(producer, changelogs)))
+                    if work:
+                        self._settling.append((work, await self._send(producer, work)))
             except BaseException:
                 # not sent (the producer is not running, the task was cancelled): back in
                 # front of what was put since, for the next flush or the commit's settle
                 self._put_back(self._outputs, outputs)
+                self._put_back(self._work, work)
                 self._put_back(self._changelogs, changelogs)
                 raise
+            if changelogs:
+                self._deferred.append(changelogs)
             self._acknowledged = sending
 
     @staticmethod
@@ -139,14 +157,17 @@ class Outbox:
         await self.flush()
         async with self._lock:
             settling, self._settling = self._settling, []
-            if not settling:
+            deferred, self._deferred = self._deferred, []
+            if not (settling or deferred):
                 return
             producer = self._app.producer._ensure_producer()  # noqa: SLF001
-            for changelogs, acknowledged in settling:
+            for work, acknowledged in settling:
                 try:
                     await asyncio.gather(*acknowledged)
                 except KafkaError:
-                    await self._send_until_acknowledged(producer, changelogs)
+                    await self._send_until_acknowledged(producer, work)
+            for changelogs in deferred:  # in the order they were made
+                await self._send_until_acknowledged(producer, changelogs)
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
         """Retries while the broker does not acknowledge: Faust acknowledges the batch's

@@ -212,7 +212,7 @@ class Dispatcher:
 
 def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(ctx.ledger("deliveries-pending"))
+    schedule = Schedule(ctx.ledger("deliveries-pending", work=True))
     scheduled = ctx.ledger("offers-scheduled")
     sent = ctx.ledger("notifications-made")
     requested = ctx.ledger("reminders-requested")

@@ -70,7 +70,7 @@ def test_outputs_are_acknowledged_before_any_changelog_is_sent(table: Any) -> No
     box = Outbox(App(broker))
     box.put_changelog(table, 1, "off_1", "done")
     box.put("psb.notifications.email", b"ntf_1", b"{}")
-    asyncio.run(box.flush())
+    asyncio.run(box.settle())  # what Faust's commit awaits
     assert [topic for topic, _, _ in broker.log] == [
         "psb.notifications.email",
         "outbox-test-ledger-changelog",
@@ -87,7 +87,7 @@ def test_a_table_key_written_twice_in_one_batch_is_sent_once_with_its_last_value
     box.put_changelog(table, 2, "off_2", "offer")
     box.put_changelog(table, 2, "off_1", "reminder")
     box.put_changelog(table, 2, "off_2", None)
-    asyncio.run(box.flush())
+    asyncio.run(box.settle())  # what Faust's commit awaits
     [(_, partition, records)] = broker.log
     assert partition == 2
     assert records == [(b'"off_1"', b'"reminder"'), (b'"off_2"', None)]
@@ -103,7 +103,7 @@ def test_changelog_records_are_serialised_as_fausts_own_changelog_would(
     broker = Broker()
     box = Outbox(App(broker))
     box.put_changelog(table, 0, key, value)
-    asyncio.run(box.flush())
+    asyncio.run(box.settle())  # what Faust's commit awaits
     faust_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
     faust_value, _ = table.changelog_topic.prepare_value(value, table.value_serializer)
     assert broker.log[0][0] == table.changelog_topic.get_topic_name()
@@ -256,4 +256,32 @@ def test_records_a_flush_could_not_send_are_kept_and_go_out_before_the_commit(
     assert [(topic, records) for topic, _, records in broker.log] == [
         ("psb.support-offers", [(b"emp-1", b"1"), (b"emp-1", b"2")]),
         ("outbox-test-ledger-changelog", [(b'"off_1"', b'"reminder"')]),
+    ]
+
+
+def test_work_goes_out_with_the_batch_and_ledgers_only_at_the_commit_after_it(
+    table: Any,
+) -> None:
+    app = faust.App("outbox-test", broker="kafka://localhost:1", store="memory://")
+    pending = app.Table("pending", default=None, key_type=str, value_type=str)
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.work_table(pending)
+
+    async def scenario() -> list[list[str]]:
+        box.put_changelog(table, 0, "off_1", "scheduled")  # a ledger: "this was done"
+        box.put_changelog(pending, 0, "off_1", "waiting")  # the work itself
+        box.put("psb.notifications.email", b"ntf_1", b"{}")
+        await box.flush()
+        after_batch = [topic for topic, _, _ in broker.log]
+        await box.settle()
+        return [after_batch, [topic for topic, _, _ in broker.log]]
+
+    assert asyncio.run(scenario()) == [
+        ["psb.notifications.email", "outbox-test-pending-changelog"],
+        [
+            "psb.notifications.email",
+            "outbox-test-pending-changelog",
+            "outbox-test-ledger-changelog",
+        ],
     ]
