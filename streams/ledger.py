@@ -3,49 +3,24 @@
 Faust's ``table[key] = value`` writes the changelog to the partition of the *current*
 event, which inside ``take_events`` is the last event of the batch, not the one being
 handled. :meth:`Ledger.record` names the partition explicitly, so after a restart or a
-rebalance the entry is restored on the worker that owns the record it belongs to. The
-changelog record goes out with the agent's batch, through the worker's outbox.
+rebalance the entry is restored on the worker that owns the record it belongs to.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class ChangelogWriter(Protocol):
-    def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None: ...
+from typing import Any
 
 
 class Ledger:
-    def __init__(self, table: Any, changelog: ChangelogWriter) -> None:
+    def __init__(self, table: Any) -> None:
         self._table = table
-        self._changelog = changelog
-        self._parsed: dict[str, tuple[str, BaseModel]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._table.data
 
     def record(self, key: str, value: str, partition: int) -> None:
         self._table.data[key] = value
-        self._changelog.put_changelog(self._table, partition, key, value)
-
-    def record_model(self, key: str, model: BaseModel, partition: int) -> None:
-        """:meth:`record` of the model's JSON, kept parsed for :meth:`get_model`."""
-        value = model.model_dump_json()
-        self.record(key, value, partition)
-        self._parsed[key] = (value, model)
-
-    def remove(self, key: str, partition: int) -> bool:
-        """Delete ``key``, with a tombstone in its changelog partition; whether it was there."""
-        self._parsed.pop(key, None)
-        if self._table.data.pop(key, None) is None:
-            return False
-        self._changelog.put_changelog(self._table, partition, key, None)
-        return True
+        self._table.send_changelog(partition, key, value)
 
     def overwrite_everywhere(self, key: str, value: str | None, partitions: int) -> None:
         """Replace (``None``: delete) ``key`` in memory and in every changelog partition.
@@ -54,13 +29,15 @@ class Ledger:
         last record of the key in each partition is then this one, so no restart brings the
         old value back.
         """
-        self._parsed.pop(key, None)
         if value is None:
             self._table.data.pop(key, None)
         else:
             self._table.data[key] = value
         for partition in range(partitions):
-            self._changelog.put_changelog(self._table, partition, key, value)
+            if value is None:
+                self._table.send_changelog(partition, key, None, value_serializer="raw")
+            else:
+                self._table.send_changelog(partition, key, value)
 
     def items(self) -> list[tuple[str, str]]:
         return [(str(key), str(value)) for key, value in self._table.data.items()]
@@ -68,18 +45,6 @@ class Ledger:
     def get(self, key: str) -> str | None:
         value = self._table.data.get(key)
         return None if value is None else str(value)
-
-    def get_model(self, key: str, model: type[M]) -> M | None:
-        """The entry parsed as ``model``; parsed once per value written, not once per read."""
-        raw = self._table.data.get(key)
-        if raw is None:
-            return None
-        known = self._parsed.get(key)
-        if known is not None and known[0] is raw:
-            return known[1]  # type: ignore[return-value]  # one model per ledger
-        parsed = model.model_validate_json(raw)
-        self._parsed[key] = (raw, parsed)
-        return parsed
 
     def references(self) -> list[str]:
         return list(self._table.data.keys())

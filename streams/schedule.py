@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas import SupportOffer
-from streams.ledger import Ledger
 
 
 class Stage(StrEnum):
@@ -34,28 +34,25 @@ class Pending(BaseModel):
 
 
 class Schedule:
-    """A ledger of pending entries keyed by offer id. It holds JSON (what its changelog
-    restores) and keeps entries parsed beside it (:meth:`Ledger.get_model`), so the
-    scheduler's scan every second costs a dictionary walk, not a validation of every
-    waiting entry."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
+    def __init__(self, table: Any) -> None:
+        self._table = table
 
     def put(self, pending: Pending) -> None:
-        self._ledger.record_model(pending.offer.offer_id, pending, pending.partition)
+        key, value = pending.offer.offer_id, pending.model_dump_json()
+        self._table.data[key] = value
+        self._table.send_changelog(pending.partition, key, value)
 
     def remove(self, offer_id: str, partition: int) -> None:
-        self._ledger.remove(offer_id, partition)
+        if self._table.data.pop(offer_id, None) is not None:
+            self._table.send_changelog(partition, offer_id, None, value_serializer="raw")
 
     def get(self, offer_id: str) -> Pending | None:
-        return self._ledger.get_model(offer_id, Pending)
+        raw = self._table.data.get(offer_id)
+        return None if raw is None else Pending.model_validate_json(raw)
 
     def entries(self) -> Iterator[Pending]:
-        for offer_id in self._ledger.references():
-            pending = self._ledger.get_model(offer_id, Pending)
-            if pending is not None:  # removed while the scan was under way
-                yield pending
+        for raw in list(self._table.data.values()):
+            yield Pending.model_validate_json(raw)
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
         return [
@@ -68,4 +65,4 @@ class Schedule:
         return [pending for pending in self.entries() if pending.offer.staff_ref == staff_ref]
 
     def __len__(self) -> int:
-        return len(self._ledger)
+        return len(self._table.data)

@@ -5,9 +5,6 @@ it. A broker answers a fetch as soon as data arrives only if it parks the reques
 that do not (the embedded Tansu among them) hold every empty fetch for the whole wait, so
 each hop of the pipeline added up to 1.5 s. :class:`App` takes the wait as an argument
 (``PSB_WORKER_FETCH_WAIT_MS``); a shorter wait costs a few more empty fetches per second.
-
-Its producer lets the worker's outbox settle before Faust commits offsets (see
-:mod:`streams.outbox`).
 """
 
 from __future__ import annotations
@@ -16,8 +13,6 @@ from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as driver
-
-from streams.outbox import Outbox
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -33,29 +28,14 @@ class _Consumer(driver.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class _Producer(driver.Producer):
-    async def flush(self) -> None:
-        """Faust flushes before it commits offsets: the outbox settles first."""
-        outbox = self.app.outbox  # type: ignore[attr-defined]  # our App, typed as faust's
-        if outbox is not None:
-            await outbox.settle()
-        await super().flush()
-
-
 class _Transport(driver.Transport):
     Consumer = _Consumer
-    Producer = _Producer
 
 
 class App(faust.App):
-    outbox: Outbox | None = None
-
     def __init__(self, *args: Any, fetch_wait_ms: int = 1500, **kwargs: Any) -> None:
         self.fetch_wait_ms = fetch_wait_ms
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
-
-    def _new_producer_transport(self) -> Any:
-        return _Transport(self.conf.broker_producer, self)

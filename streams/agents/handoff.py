@@ -23,6 +23,7 @@ from typing import Any, Final
 from runtime.logging import get_logger
 from schemas import (
     Answer,
+    Channel,
     HandoffDetails,
     Language,
     Notification,
@@ -116,10 +117,13 @@ def to_coordinator(
 
 
 class Handoffs:
-    def __init__(self, ctx: WorkerContext, made: Ledger, load: Ledger) -> None:
+    def __init__(
+        self, ctx: WorkerContext, made: Ledger, load: Ledger, channels: dict[Channel, Any]
+    ) -> None:
         self.ctx = ctx
         self.made = made
         self.load = load
+        self.channels = channels
 
     def _recent(self, supporter_ref: str, now: datetime) -> list[str]:
         raw = self.load.get(supporter_ref)
@@ -182,17 +186,17 @@ class Handoffs:
         if route == "supporter":
             recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
             self.load.record(outcome.recipient_ref, json.dumps(recent), partition)
-        ctx.send_notification(outcome)
+        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
         ctx.metrics.handoffs.labels(route, "sent").inc()
         ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
 
 
-def register(ctx: WorkerContext, responses: Any) -> Handoffs:
+def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
     app = ctx.app
-    made = ctx.ledger("handoffs-made")
-    load = ctx.ledger("supporter-load")
-    handoffs = Handoffs(ctx, made, load)
+    made = Ledger(app.Table("handoffs-made", default=None, key_type=str, value_type=str))
+    load = Ledger(app.Table("supporter-load", default=None, key_type=str, value_type=str))
+    handoffs = Handoffs(ctx, made, load, channel_topics)
 
     @app.agent(responses, name="handoff")
     async def handoff_agent(stream: Any) -> None:
@@ -203,6 +207,5 @@ def register(ctx: WorkerContext, responses: Any) -> Handoffs:
             await ctx.directory.ready.wait()
             await ctx.supporters.ready.wait()
             await handoffs.accepted(response, event.message.partition)
-            await ctx.outbox.flush()
 
     return handoffs

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from streams.context import WorkerContext
+from streams.ledger import Ledger
 from streams.policy.decide import decide
 
 
 def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
-    ledger = ctx.ledger("offers-made")
+    ledger = Ledger(ctx.app.Table("offers-made", default=None, key_type=str, value_type=str))
     metrics = ctx.metrics
-    topic = offers.get_topic_name()
 
     @ctx.app.agent(signals, name="offers")
     async def offers_agent(stream: Any) -> None:
@@ -32,6 +32,5 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
                     ledger.record(
                         offer.offer_id, offer.created_at.isoformat(), event.message.partition
                     )
-                    ctx.outbox.put_model(topic, offer.staff_ref, offer)
+                    await offers.send(key=offer.staff_ref, value=offer)
                     metrics.offers.labels(offer.role.value).inc()
-            await ctx.outbox.flush()

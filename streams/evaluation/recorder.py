@@ -39,7 +39,7 @@ class OfferRecord(BaseModel):
 
 class Recorder:
     def __init__(
-        self, ctx: WorkerContext, offers: Ledger, people: Ledger, cells: Ledger, topic: str
+        self, ctx: WorkerContext, offers: Ledger, people: Ledger, cells: Ledger, topic: Any
     ) -> None:
         self.ctx = ctx
         self.offers = offers
@@ -60,10 +60,11 @@ class Recorder:
             scheme=record.scheme,
             partition=partition,
         )
-        figures = change(self.cells.get_model(empty.key, Figures) or empty)
+        raw = self.cells.get(empty.key)
+        figures = change(empty if raw is None else Figures.model_validate_json(raw))
         value = figures.model_dump_json()
         self.cells.record(figures.key, value, partition)
-        self.ctx.outbox.put(self.topic, figures.key.encode(), value.encode())
+        await self.topic.send(key=figures.key, value=value.encode())
 
     async def sent(self, pending: Pending, notification: Notification) -> None:
         if notification.kind is NotificationKind.OFFER:
@@ -148,12 +149,18 @@ class Recorder:
 def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder:
     app = ctx.app
 
+    def table(name: str) -> Ledger:
+        return Ledger(app.Table(name, default=None, key_type=str, value_type=str))
+
+    topic = app.topic(
+        ctx.topics.evaluation, key_type=str, key_serializer="raw", value_serializer="raw"
+    )
     recorder = Recorder(
         ctx,
-        ctx.ledger("evaluation-offers"),
-        ctx.ledger("evaluation-people"),
-        ctx.ledger("evaluation-cells"),
-        ctx.topics.evaluation,
+        table("evaluation-offers"),
+        table("evaluation-people"),
+        table("evaluation-cells"),
+        topic,
     )
     on_sent.append(recorder.sent)
 
@@ -161,6 +168,5 @@ def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder
     async def evaluation_agent(stream: Any) -> None:
         async for event in stream.events():
             await recorder.answered(event.value, event.message.partition)
-            await ctx.outbox.flush()
 
     return recorder

@@ -1,5 +1,4 @@
-"""The worker's Faust transport: the fetch wait it asks of the broker, and the outbox
-settling before Faust commits offsets."""
+"""The worker's Faust transport: the fetch wait it asks of the broker."""
 
 from __future__ import annotations
 
@@ -25,19 +24,3 @@ def test_the_worker_consumer_waits_at_most_the_configured_time_per_fetch() -> No
             thread.thread_loop.close()
 
     assert asyncio.run(scenario()) == 7  # Faust's own consumer would wait 1500 ms
-
-
-def test_the_producer_settles_the_outbox_before_faust_commits() -> None:
-    settled: list[str] = []
-
-    class Outbox:
-        async def settle(self) -> None:
-            settled.append("settled")
-
-    async def scenario() -> None:
-        app = _app()
-        app.outbox = Outbox()  # type: ignore[assignment]
-        await app.producer.flush()  # what Faust calls before committing offsets
-
-    asyncio.run(scenario())
-    assert settled == ["settled"]
