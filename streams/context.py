@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import faust
 
@@ -12,6 +13,7 @@ from runtime.clock import utc_now
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.topics import Topics
 from schemas import Channel, StaffProfile, SupporterProfile
+from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.policy.holder import PolicyHolder
 from streams.views import ReplicatedView
@@ -30,6 +32,13 @@ class WorkerContext:
     metrics: WorkerMetrics
     enabled_channels: frozenset[Channel]
     clock: Callable[[], datetime] = utc_now
+
+    def table(self, name: str) -> Any:
+        """A Faust table of this worker holding JSON strings by string key."""
+        return self.app.Table(name, default=None, key_type=str, value_type=str)
+
+    def ledger(self, name: str) -> Ledger:
+        return Ledger(self.table(name))
 
     @property
     def batch_wait_s(self) -> float:

@@ -215,10 +215,10 @@ def register(
     ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
 ) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(app.Table("deliveries-pending", default=None, key_type=str, value_type=str))
-    scheduled = Ledger(app.Table("offers-scheduled", default=None, key_type=str, value_type=str))
-    sent = Ledger(app.Table("notifications-made", default=None, key_type=str, value_type=str))
-    requested = Ledger(app.Table("reminders-requested", default=None, key_type=str, value_type=str))
+    schedule = Schedule(ctx.table("deliveries-pending"))
+    scheduled = ctx.ledger("offers-scheduled")
+    sent = ctx.ledger("notifications-made")
+    requested = ctx.ledger("reminders-requested")
     dispatcher = Dispatcher(ctx, schedule, sent, channel_topics, scheduled, requested)
 
     @app.agent(offers, name="dispatch")

@@ -194,8 +194,8 @@ class Handoffs:
 
 def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
     app = ctx.app
-    made = Ledger(app.Table("handoffs-made", default=None, key_type=str, value_type=str))
-    load = Ledger(app.Table("supporter-load", default=None, key_type=str, value_type=str))
+    made = ctx.ledger("handoffs-made")
+    load = ctx.ledger("supporter-load")
     handoffs = Handoffs(ctx, made, load, channel_topics)
 
     @app.agent(responses, name="handoff")

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from streams.context import WorkerContext
-from streams.ledger import Ledger
 from streams.policy.decide import decide
 
 
 def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
-    ledger = Ledger(ctx.app.Table("offers-made", default=None, key_type=str, value_type=str))
+    ledger = ctx.ledger("offers-made")
     metrics = ctx.metrics
 
     @ctx.app.agent(signals, name="offers")

@@ -149,17 +149,14 @@ class Recorder:
 def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder:
     app = ctx.app
 
-    def table(name: str) -> Ledger:
-        return Ledger(app.Table(name, default=None, key_type=str, value_type=str))
-
     topic = app.topic(
         ctx.topics.evaluation, key_type=str, key_serializer="raw", value_serializer="raw"
     )
     recorder = Recorder(
         ctx,
-        table("evaluation-offers"),
-        table("evaluation-people"),
-        table("evaluation-cells"),
+        ctx.ledger("evaluation-offers"),
+        ctx.ledger("evaluation-people"),
+        ctx.ledger("evaluation-cells"),
         topic,
     )
     on_sent.append(recorder.sent)
