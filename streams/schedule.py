@@ -34,25 +34,43 @@ class Pending(BaseModel):
 
 
 class Schedule:
+    """The table holds JSON (what its changelog restores); parsed entries are kept beside
+    it, so the scheduler's scan every second walks a dictionary instead of validating every
+    waiting entry. An entry restored from the changelog is parsed when first read."""
+
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._parsed: dict[str, tuple[str, Pending]] = {}
 
     def put(self, pending: Pending) -> None:
         key, value = pending.offer.offer_id, pending.model_dump_json()
         self._table.data[key] = value
+        self._parsed[key] = (value, pending)
         self._table.send_changelog(pending.partition, key, value)
 
     def remove(self, offer_id: str, partition: int) -> None:
+        self._parsed.pop(offer_id, None)
         if self._table.data.pop(offer_id, None) is not None:
             self._table.send_changelog(partition, offer_id, None, value_serializer="raw")
 
+    def _parse(self, offer_id: str, raw: str) -> Pending:
+        known = self._parsed.get(offer_id)
+        if known is not None and known[0] is raw:
+            return known[1]
+        pending = Pending.model_validate_json(raw)
+        self._parsed[offer_id] = (raw, pending)
+        return pending
+
     def get(self, offer_id: str) -> Pending | None:
         raw = self._table.data.get(offer_id)
-        return None if raw is None else Pending.model_validate_json(raw)
+        return None if raw is None else self._parse(offer_id, raw)
 
     def entries(self) -> Iterator[Pending]:
-        for raw in list(self._table.data.values()):
-            yield Pending.model_validate_json(raw)
+        table = self._table.data
+        if len(self._parsed) > len(table):  # entries Faust dropped (rebalance, recovery)
+            self._parsed = {key: known for key, known in self._parsed.items() if key in table}
+        for offer_id, raw in list(table.items()):
+            yield self._parse(offer_id, raw)
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
         return [

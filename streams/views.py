@@ -68,6 +68,7 @@ class ReplicatedView(Generic[ModelT]):
             # also for a key the view does not hold: compaction may have removed its entry
             # while this worker was down, and what other tables hold about them must go too
             self._entries.pop(name, None)
+            self._parse.cache_clear()  # a leaver's parsed entry must not stay in memory
             for callback in self._on_remove:
                 callback(name)
             return

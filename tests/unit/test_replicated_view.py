@@ -27,3 +27,11 @@ def test_an_entry_under_another_key_is_refused() -> None:
     view: ReplicatedView[StaffProfile] = ReplicatedView("dir", StaffProfile, KafkaSettings())
     view.apply(b"emp-1", profile("emp-2"))
     assert len(view) == 0 and view.invalid_records == 1
+
+
+def test_a_leaver_leaves_no_parsed_entry_behind() -> None:
+    view: ReplicatedView[StaffProfile] = ReplicatedView("dir", StaffProfile, KafkaSettings())
+    view.apply(b"emp-1", profile("emp-1"))
+    assert view.get("emp-1") is not None  # parsed, and kept parsed for the next lookup
+    view.apply(b"emp-1", None)
+    assert view._parse.cache_info().currsize == 0
