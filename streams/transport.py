@@ -5,6 +5,8 @@ it. A broker answers a fetch as soon as data arrives only if it parks the reques
 that do not (the embedded Tansu among them) hold every empty fetch for the whole wait, so
 each hop of the pipeline added up to 1.5 s. :class:`App` takes the wait as an argument
 (``PSB_WORKER_FETCH_WAIT_MS``); a shorter wait costs a few more empty fetches per second.
+
+Its consumer does not commit past a message no agent processed (see :mod:`streams.consumer`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as driver
+
+from streams.consumer import Consumer
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -23,7 +27,7 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         return consumer
 
 
-class _Consumer(driver.Consumer):
+class _Consumer(Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
