@@ -136,9 +136,9 @@ class Dispatcher:
             return
         if outcome.notification_id in self.sent:
             ctx.metrics.duplicates.labels("notification").inc()
-        else:
-            self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
+        else:  # sent before it is recorded as sent: a stop between them repeats, never loses
             await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+            self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
                 try:
@@ -230,11 +230,11 @@ def register(
                     ctx.metrics.duplicates.labels("scheduled").inc()
                     continue
                 partition = event.message.partition
-                scheduled.record(offer.offer_id, offer.model_dump_json(), partition)
                 pending = Pending(
                     offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition
                 )
-                schedule.put(pending)
+                schedule.put(pending)  # before the ledger entry that makes a replay skip it
+                scheduled.record(offer.offer_id, offer.model_dump_json(), partition)
                 if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
                     await dispatcher.deliver(pending)
 

@@ -181,12 +181,13 @@ class Handoffs:
             ctx.metrics.handoffs.labels("none", outcome).inc()
             log.warning("no hand-off", offer_id=response.offer_id, reason=outcome)
             return
+        # sent before it is recorded: a stop between them repeats the hand-off, never loses it
+        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
         self.made.record(response.offer_id, now.isoformat(), partition)
         route = "coordinator" if outcome.recipient_ref.startswith("coordinator:") else "supporter"
         if route == "supporter":
             recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
             self.load.record(outcome.recipient_ref, json.dumps(recent), partition)
-        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
         ctx.metrics.handoffs.labels(route, "sent").inc()
         ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)

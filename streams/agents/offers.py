@@ -28,8 +28,11 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
                     if offer.offer_id in ledger:
                         metrics.duplicates.labels("offer").inc()
                         continue
+                    # the offer before the ledger entry that vouches for it: if the worker
+                    # stops between them, the signal's replay offers again (dispatch drops
+                    # the repeat) instead of the ledger hiding an offer never sent
+                    await offers.send(key=offer.staff_ref, value=offer)
                     ledger.record(
                         offer.offer_id, offer.created_at.isoformat(), event.message.partition
                     )
-                    await offers.send(key=offer.staff_ref, value=offer)
                     metrics.offers.labels(offer.role.value).inc()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
 
 from schemas import (
     Channel,
@@ -15,8 +20,11 @@ from schemas import (
     SupportOffer,
 )
 from schemas.boundary import minimize
-from streams.agents.dispatch import Skip, notification_for
+from streams.agents.dispatch import Dispatcher, Skip, notification_for
+from streams.ledger import Ledger
+from streams.metrics import WorkerMetrics
 from streams.policy.decide import Suppressed, decide
+from streams.schedule import Pending, Schedule, Stage
 from tests.unit.helpers import KEY, RECEIVED_AT, lenient_policy, native_report
 
 ALL = frozenset(Channel)
@@ -129,3 +137,56 @@ def test_offer_is_due_after_the_delay() -> None:
     offer = first_offer()
     assert offer.due_at >= offer.reported_at + POLICY.timing.delay
     assert offer.due_at - RECEIVED_AT < timedelta(days=1)
+
+
+class _Table:
+    """What the ledgers and the schedule use of a Faust table: its data and its changelog."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+        self.changelog: list[tuple[int, str, str | None]] = []
+
+    def send_changelog(self, partition: int, key: str, value: str | None, **_: object) -> None:
+        self.changelog.append((partition, key, value))
+
+
+class _Channel:
+    def __init__(self, stopping: bool) -> None:
+        self.stopping = stopping
+        self.sent: list[str] = []
+
+    async def send(self, *, key: str, value: object) -> None:
+        if self.stopping:  # the worker is stopped while the message waits for the producer
+            raise asyncio.CancelledError
+        self.sent.append(key)
+
+
+def test_a_delivery_cut_short_before_the_message_is_sent_is_not_recorded_as_sent() -> None:
+    # recorded first, a stop in between would make the replay skip a message never sent
+    offer = first_offer()
+    directory = SimpleNamespace(get=lambda ref: profile(staff_ref=ref))
+    ctx = SimpleNamespace(
+        clock=lambda: RECEIVED_AT,
+        policy=SimpleNamespace(current=POLICY),
+        directory=directory,
+        enabled_channels=ALL,
+        metrics=WorkerMetrics(),
+    )
+    sent = Ledger(_Table())
+    pending = Pending(offer=offer, stage=Stage.OFFER, due_at=RECEIVED_AT, partition=0)
+
+    def dispatcher(channel: _Channel) -> Dispatcher:
+        schedule = Schedule(_Table())
+        schedule.put(pending)
+        channels = dict.fromkeys(Channel, channel)
+        return Dispatcher(
+            cast(Any, ctx), schedule, sent, channels, Ledger(_Table()), Ledger(_Table())
+        )
+
+    stopping = _Channel(stopping=True)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(dispatcher(stopping).deliver(pending))
+    assert len(sent) == 0
+    working = _Channel(stopping=False)
+    asyncio.run(dispatcher(working).deliver(pending))  # the replay after the restart
+    assert len(working.sent) == 1 and working.sent[0] in sent
