@@ -123,6 +123,15 @@ class WorkerSettings(PsbSettings):
         description="Longest wait of one fetch from the broker, in milliseconds; bounds the "
         "delay each hop adds when the broker does not answer a fetch as soon as data arrives.",
     )
+    rewind_records: int = Field(
+        2000,
+        ge=0,
+        le=1_000_000,
+        description="Records read again before the committed offset of each partition an "
+        "agent reads, whenever partitions are assigned; covers messages Faust's consumer "
+        "commits past unprocessed during a rebalance (the ledgers drop the repeats). Keep "
+        "it above 1,000 plus the batch size (records fetched and queued at once).",
+    )
     scheduler_interval_ms: int = Field(
         1000,
         ge=10,

@@ -37,6 +37,10 @@ from streams.views import ReplicatedView
 
 log = get_logger("app")
 
+IN_FLIGHT_RECORDS = 500
+"""Records of a partition fetched at once, and queued for its stream: with a batch, what
+can be in flight when a rebalance starts, so what ``rewind_records`` must cover."""
+
 
 def _contract_topic(app: faust.App, name: str, model: type[Any]) -> Any:
     return app.topic(
@@ -59,6 +63,9 @@ def create_app(
     app = App(
         worker.app_id,
         fetch_wait_ms=worker.fetch_wait_ms,
+        rewind_records=worker.rewind_records,
+        broker_max_poll_records=IN_FLIGHT_RECORDS,
+        stream_buffer_maxsize=IN_FLIGHT_RECORDS,
         **faust_broker_options(kafka),
         autodiscover=False,
         store="memory://",
@@ -72,6 +79,11 @@ def create_app(
         web_port=worker.web_port,
         web_in_thread=False,
         table_standby_replicas=0,
+        # With the memory store nothing is persisted, so Faust's check only compares an
+        # offset this process noted before the rebalance with the broker's high watermark.
+        # In a rolling update on the embedded broker it found 239 > 238 and crashed the
+        # worker, whose tables held that partition's data all along.
+        recovery_consistency_check=False,
         Topic=DeadLetteringTopic,
     )
     policy_settings = policy or PolicySettings()

@@ -1,32 +1,36 @@
-"""The worker's Faust consumer: it does not commit past a message no agent processed.
+"""The worker's Faust consumer: a message Faust leaves unprocessed is read again.
 
-Faust commits, per partition, the run of acknowledged offsets that follows the committed
-one. Three holes let that run pass a message nobody processed; in a two-worker failover
-the survivor lost offers through them:
+During a rebalance (a worker joins, leaves or dies) Faust's consumer can lose track of
+messages in flight: a stream skips a message it reads while the flow is suspended, or one
+from an earlier generation, and acknowledges it anyway; a fetched message can be dropped
+before it reaches the stream; and its commit check lets the run of acknowledged offsets
+start one past the committed offset (the next one to read), passing that one message.
+The worker does not depend on those paths:
 
-* While a rebalance is under way (flow suspended), or for a message fetched in an earlier
-  generation, Faust's stream skips the message and acknowledges it anyway.
-  :meth:`Consumer.ack` does not count such an acknowledgement.
-* Faust's check lets the run start one past the committed offset, which is the next one to
-  read, so a commit could pass that one message. :meth:`Consumer._new_offset` holds the
-  commit back instead.
-* A message can be fetched and never reach the stream (a delivery cut short by a
-  rebalance, a re-read dropped as already read). The partition then waits at that message,
-  so after :data:`STALL_S` it is read again from the committed offset. If it still waits
-  at the same offset after that, the offset holds no message (deleted by retention, say)
-  and Faust's own rule decides, so a partition never stays stuck.
+* **Rewind.** When partitions are assigned and Faust seeks to the committed offsets, each
+  source partition of an agent is read again from ``rewind_records`` records earlier
+  (``PSB_WORKER_REWIND_RECORDS``), more than the worker keeps in flight
+  (``streams.app.IN_FLIGHT_RECORDS`` fetched and queued, plus one batch).
+* **No commit past the committed offset's message** while it is unprocessed
+  (:meth:`Consumer._new_offset`).
+* **Re-read.** A partition whose commit waits at an unprocessed message for
+  :data:`STALL_S` is read again from the committed offset. Faust drops a record below the
+  partition's read offset, and records fetched before the seek would raise that offset
+  past the re-read, so :class:`ReadOffsets` holds it at the re-read's start until the
+  re-read arrives. If the re-read starts past the committed offset, no message is there
+  (a transaction marker, say) and the commit passes it.
 
-Messages read twice are what the ledgers absorb.
+What is read twice the ledgers absorb: every agent sends its output before it records
+the ledger entry that vouches for it, so a repeat is dropped downstream, never lost.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
-from faust.types.tuples import Message, ack_lock
-from mode.utils.futures import notify
 
 from runtime.logging import get_logger
 
@@ -34,36 +38,98 @@ log = get_logger("consumer")
 STALL_S = 5.0
 
 
+class ReadOffsets(defaultdict[Any, int | None]):
+    """Faust's offset of the last record read per partition, which a re-read can hold.
+
+    ``hold(tp, start, limit)`` comes before a seek to ``start``. Records fetched before the
+    seek have offsets past ``limit`` (the first processed offset after ``start``), so they
+    do not move the read offset; the first record of the re-read (at most ``limit``)
+    releases it. Where that record is past ``start``, offsets from ``start`` up to it hold
+    no message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lambda: None)
+        self._held: dict[Any, tuple[int, int]] = {}
+        self.empty: dict[Any, range] = {}  # partition -> offsets found to hold no message
+
+    def hold(self, tp: Any, start: int, limit: int) -> None:
+        """Set the read offset to ``start`` (as Faust's seek does) and hold it there."""
+        super().__setitem__(tp, start if start else None)
+        self._held[tp] = (start, limit)
+
+    def release(self, tp: Any) -> None:
+        self._held.pop(tp, None)
+
+    def __setitem__(self, tp: Any, offset: int | None) -> None:
+        held = self._held.get(tp)
+        if held is not None and offset is not None:
+            start, limit = held
+            if offset > limit:  # fetched before the seek: read again after the re-read
+                return
+            del self._held[tp]
+            if offset > start:
+                self.empty[tp] = range(start, offset)
+        super().__setitem__(tp, offset)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Faust seeks every partition after a rebalance: holds end there."""
+        self._held.clear()
+        super().update(*args, **kwargs)
+
+    def pop(self, tp: Any, *default: Any) -> Any:
+        self.release(tp)
+        return super().pop(tp, *default)
+
+
 class Consumer(driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._read_offset: ReadOffsets = ReadOffsets()
         self._waiting_since: dict[Any, float] = {}  # partition -> when its commit stalled
-        self._read_again_at: dict[Any, int] = {}  # partition -> offset already read again
 
-    def ack(self, message: Message) -> bool:
-        """Counts an offset as safe to commit only for a message a stream could process."""
-        app = self.app
-        if app.flow_control.is_active() and message.generation_id == app.consumer_generation_id:
-            return bool(super().ack(message))
-        with ack_lock:  # skipped: not processed; read again after the rebalance's seek
-            message.acked = True
-            self._unacked_messages.discard(message)
-            notify(self._waiting_for_ack)
-        return False
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        await self.rewind()
+
+    async def rewind(self) -> None:
+        """Seek each assigned agent source partition ``rewind_records`` before its
+        committed offset. Changelogs are left alone: their recovery reads them whole."""
+        records = int(getattr(self.app, "rewind_records", 0))
+        acking = self.app.topics.acks_enabled_for
+        for tp in sorted(self.assignment()):
+            committed = self._committed_offset[tp]
+            if not records or not committed or not acking(tp.topic):
+                continue  # nothing committed yet: the partition is read from its start
+            start = max(committed - records, 0)
+            await self._seek(tp, start)
+            self._read_offset[tp] = start if start else None
+            log.debug(
+                "partition read again before its committed offset",
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=start,
+            )
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        """Any other seek (recovery, a rebalance) ends a re-read's hold."""
+        self._read_offset.release(partition)
+        await super().seek(partition, offset)
 
     def _new_offset(self, tp: Any) -> int | None:
         """The offset to commit for ``tp``; ``None`` while the message at the committed
-        offset is unprocessed. Where Faust knows of gaps in the partition, or the message
-        was read again and still did not come, Faust's own rule decides."""
+        offset is unprocessed. Offsets a re-read found empty count as processed; where
+        Faust knows of gaps in the partition its own logic decides."""
         acked = self._acked[tp]
         committed = self._committed_offset[tp]
-        if (
-            acked
-            and committed is not None
-            and not self._gap[tp]
-            and min(acked) > committed
-            and self._read_again_at.get(tp) != committed
-        ):
+        empty = self._read_offset.empty.get(tp)
+        if empty is not None and committed is not None and committed in empty:
+            del self._read_offset.empty[tp]
+            missing = [offset for offset in empty if offset not in self._acked_index[tp]]
+            acked.extend(missing)
+            self._acked_index[tp].update(missing)
+            acked.sort()
+        if acked and committed is not None and not self._gap[tp] and min(acked) > committed:
             self._waiting_since.setdefault(tp, time.monotonic())
             return None
         self._waiting_since.pop(tp, None)
@@ -83,13 +149,15 @@ class Consumer(driver.Consumer):
                 continue
             del self._waiting_since[tp]
             offset = self._committed_offset[tp]
-            if offset is None or tp not in assigned:
+            acked = self._acked[tp]
+            if offset is None or tp not in assigned or not acked:
                 continue
-            self._read_again_at[tp] = offset
             log.warning(
                 "a message was fetched but not processed; reading it again",
                 topic=tp.topic,
                 partition=tp.partition,
                 offset=offset,
             )
-            await self.seek(tp, offset)
+            # held before the seek: records fetched before it may be handled meanwhile
+            self._read_offset.hold(tp, offset, min(acked))
+            await self._seek(tp, offset)

@@ -6,7 +6,9 @@ that do not (the embedded Tansu among them) hold every empty fetch for the whole
 each hop of the pipeline added up to 1.5 s. :class:`App` takes the wait as an argument
 (``PSB_WORKER_FETCH_WAIT_MS``); a shorter wait costs a few more empty fetches per second.
 
-Its consumer does not commit past a message no agent processed (see :mod:`streams.consumer`).
+Its consumer reads a window before the committed offsets again after every assignment, so a
+message Faust committed past during a rebalance is still processed (see
+:mod:`streams.consumer`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ class _Transport(driver.Transport):
 
 
 class App(faust.App):
-    def __init__(self, *args: Any, fetch_wait_ms: int = 1500, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fetch_wait_ms: int = 1500, rewind_records: int = 0, **kwargs: Any
+    ) -> None:
         self.fetch_wait_ms = fetch_wait_ms
+        self.rewind_records = rewind_records
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

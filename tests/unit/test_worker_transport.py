@@ -1,5 +1,5 @@
-"""The worker's Faust transport: the fetch wait it asks of the broker, and commits that do not
-pass a message no agent processed."""
+"""The worker's Faust transport: the fetch wait it asks of the broker, and what its consumer
+reads again (a window after every assignment, a partition whose commit waits)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import asyncio
 import time
 
 from faust.types import TP
-from faust.types.tuples import Message
+from pydantic import SecretStr
 
-from streams.consumer import STALL_S
+from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
+from streams.app import create_app
+from streams.consumer import STALL_S, ReadOffsets
 from streams.transport import App
 
 
@@ -32,43 +34,48 @@ def test_the_worker_consumer_waits_at_most_the_configured_time_per_fetch() -> No
     assert asyncio.run(scenario()) == 7  # Faust's own consumer would wait 1500 ms
 
 
-def _message(offset: int, generation_id: int) -> Message:
-    return Message(
-        "incident-signals", 0, offset, 0.0, 0, [], None, b"{}", None, generation_id=generation_id
-    )
-
-
-def _acked_offsets_after(acks: list[tuple[int, int, bool]]) -> list[int]:
-    """Offsets Faust may commit after acking (offset, generation, flow active) messages of
-    partition 0, with the consumer in generation 2."""
-
-    async def scenario() -> list[int]:
-        app = _app()
-        app.consumer_generation_id = 2
-        app.topics.acks_enabled_for = lambda topic: True  # type: ignore[method-assign]
+def test_after_an_assignment_each_agent_partition_is_read_again_from_before_its_commit() -> None:
+    # Faust's consumer can commit past unprocessed messages during a rebalance; reading a
+    # window again before the committed offset processes them (the ledgers drop repeats)
+    async def scenario() -> tuple[list[tuple[TP, int]], dict[TP, int | None]]:
+        app = App("transport-test", broker="kafka://localhost:1", rewind_records=100)
         consumer = app.consumer
+        reports, early, fresh = (TP("incident-reports", n) for n in range(3))
+        changelog = TP("transport-test-offers-made-changelog", 0)
+        seeks: list[tuple[TP, int]] = []
+
+        async def seek(partition: TP, offset: int) -> None:
+            seeks.append((partition, offset))
+
+        consumer._seek = seek  # type: ignore[method-assign]
+        consumer.assignment = lambda: {reports, early, fresh, changelog}  # type: ignore[method-assign]
+        app.topics.acks_enabled_for = lambda topic: topic == "incident-reports"  # type: ignore[method-assign]
+        consumer._committed_offset.update({reports: 250, early: 40, changelog: 900})
         try:
-            for offset, generation, flowing in acks:
-                if flowing:
-                    app.flow_control.resume()
-                else:
-                    app.flow_control.suspend()
-                consumer.ack(_message(offset, generation))
-            return sorted(consumer._acked[TP("incident-signals", 0)])
+            await consumer.rewind()
+            return seeks, {tp: consumer._read_offset[tp] for tp in (reports, early)}
         finally:
             consumer._thread.thread_loop.close()
 
-    return asyncio.run(scenario())
+    seeks, read_offsets = asyncio.run(scenario())
+    # nothing committed on partition 2 yet, and a changelog is recovered whole anyway
+    assert seeks == [(TP("incident-reports", 0), 150), (TP("incident-reports", 1), 0)]
+    # Faust drops a record below its read offset: it must follow the seek
+    assert read_offsets == {TP("incident-reports", 0): 150, TP("incident-reports", 1): None}
 
 
-def test_a_processed_message_counts_towards_the_commit() -> None:
-    assert _acked_offsets_after([(7, 2, True), (8, 2, True)]) == [7, 8]
-
-
-def test_a_message_skipped_during_a_rebalance_does_not_count_as_processed() -> None:
-    # Faust's stream skips, and acks, messages while the flow is suspended or that were
-    # fetched in an earlier generation; committing past them lost offers
-    assert _acked_offsets_after([(7, 2, True), (8, 2, False), (9, 1, True)]) == [7]
+def test_the_worker_bounds_what_is_in_flight_below_the_rewind() -> None:
+    ctx = create_app(
+        KafkaSettings(bootstrap_servers="localhost:1"),
+        BoundarySettings(pseudonym_key=SecretStr("k" * 32)),
+        WorkerSettings(),
+    )
+    app = ctx.app
+    try:
+        in_flight = app.conf.broker_max_poll_records + app.conf.stream_buffer_maxsize
+        assert in_flight + WorkerSettings().batch_size < app.rewind_records
+    finally:
+        app.consumer._thread.thread_loop.close()
 
 
 def _consumer_at(committed: int | None, acked: list[int]) -> tuple[App, TP]:
@@ -104,8 +111,8 @@ def test_no_commit_passes_the_unprocessed_message_at_the_committed_offset() -> N
     assert _offset_to_commit(102, [103, 104]) is None
 
 
-def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there_once() -> None:
-    async def scenario() -> tuple[list[tuple[TP, int]], int | None]:
+def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there() -> None:
+    async def scenario() -> list[tuple[TP, int]]:
         app, tp = _consumer_at(93, [94, 95])
         consumer = app.consumer
         seeks: list[tuple[TP, int]] = []
@@ -113,7 +120,7 @@ def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there_
         async def seek(partition: TP, offset: int) -> None:
             seeks.append((partition, offset))
 
-        consumer.seek = seek  # type: ignore[method-assign]
+        consumer._seek = seek  # type: ignore[method-assign]
         consumer.assignment = lambda: {tp}  # type: ignore[method-assign]
         try:
             assert consumer._new_offset(tp) is None
@@ -121,11 +128,42 @@ def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there_
             assert seeks == []  # a commit may wait a moment for the message in progress
             consumer._waiting_since[tp] = time.monotonic() - STALL_S
             await consumer._read_stalled_partitions_again()
-            # read again and still not there: no message at 93 (retention), Faust decides
-            return seeks, consumer._new_offset(tp)
+            assert consumer._read_offset[tp] == 93  # Faust reads from 93 on, as after a seek
+            return seeks
         finally:
             consumer._thread.thread_loop.close()
 
-    seeks, offset = asyncio.run(scenario())
-    assert seeks == [(TP("incident-signals", 0), 93)]
-    assert offset == 96
+    assert asyncio.run(scenario()) == [(TP("incident-signals", 0), 93)]
+
+
+def test_records_fetched_before_a_re_read_do_not_make_faust_drop_it() -> None:
+    # Faust drops a record below the read offset; records fetched before the seek (past the
+    # first processed offset, 95) must not raise it, the re-read's own records do
+    offsets = ReadOffsets()
+    tp = TP("incident-signals", 0)
+    offsets[tp] = 97
+    offsets.hold(tp, 93, 95)
+    offsets[tp] = 98  # fetched before the seek, handled after it
+    assert offsets[tp] == 93
+    offsets[tp] = 93  # the re-read
+    offsets[tp] = 94
+    assert offsets[tp] == 94
+    assert tp not in offsets.empty
+
+
+def test_an_offset_the_re_read_finds_empty_is_committed_past() -> None:
+    # a transaction marker takes an offset but is never delivered: the re-read starts at
+    # the next record, and the commit passes the marker instead of waiting for ever
+    async def scenario() -> int | None:
+        app, tp = _consumer_at(93, [94, 95])
+        consumer = app.consumer
+        try:
+            assert consumer._new_offset(tp) is None
+            consumer._read_offset.hold(tp, 93, 94)
+            consumer._read_offset[tp] = 94  # the re-read's first record
+            offset: int | None = consumer._new_offset(tp)
+            return offset
+        finally:
+            consumer._thread.thread_loop.close()
+
+    assert asyncio.run(scenario()) == 96
