@@ -278,6 +278,37 @@ def test_the_surviving_worker_takes_over_the_partitions_of_a_killed_one(
         second.stop()
 
 
+def test_scaling_out_and_a_rolling_restart_lose_and_double_nothing(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    """A second worker joins while reports flow (scale-out), then the first one is stopped
+    as a rolling update does: each time the partitions move mid-stream."""
+    kafka = kafka_factory(partitions=4)
+    topics = Topics(kafka.topic_prefix)
+    load_people(kafka)
+    run = uuid.uuid4().hex[:6]
+    app_id = f"roll-{run}"
+    first = WorkerProcess(kafka, app_id, tmp_path).start()
+    second = WorkerProcess(kafka, app_id, tmp_path)
+    reader = email_reader(kafka)
+
+    def reports(start: int) -> list[bytes]:
+        return [native_report(n, run, PEOPLE) for n in range(start, start + 400)]
+
+    try:
+        produce(kafka, topics.incident_reports, reports(0))
+        reader.poll_until(lambda messages: len(messages) >= 100, timeout=60)
+        produce(kafka, topics.incident_reports, reports(400))
+        second.start()
+        produce(kafka, topics.incident_reports, reports(800))
+        first.stop()
+        produce(kafka, topics.incident_reports, reports(1200))
+        assert_exactly_once(reader, expected_offers(1600, run, PEOPLE), timeout=180)
+    finally:
+        first.stop()
+        second.stop()
+
+
 def wait_for_progress(smtp: SmtpReceiver, total: int, timeout: float = 30) -> None:
     """Until one more message arrives (the sink is delivering), or all have arrived."""
     before = len(smtp.messages)
