@@ -252,14 +252,20 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     assert feeding_done.is_set()
 
 
+def shared_partitions(
+    kafka_factory: Callable[..., KafkaSettings], name: str
+) -> tuple[KafkaSettings, Topics, str, str]:
+    """Four partitions for two workers of one app to share, and the people to offer."""
+    kafka = kafka_factory(partitions=4)
+    load_people(kafka)
+    run = uuid.uuid4().hex[:6]
+    return kafka, Topics(kafka.topic_prefix), run, f"{name}-{run}"
+
+
 def test_the_surviving_worker_takes_over_the_partitions_of_a_killed_one(
     kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
 ) -> None:
-    kafka = kafka_factory(partitions=4)
-    topics = Topics(kafka.topic_prefix)
-    load_people(kafka)
-    run = uuid.uuid4().hex[:6]
-    app_id = f"pair-{run}"
+    kafka, topics, run, app_id = shared_partitions(kafka_factory, "pair")
     first = WorkerProcess(kafka, app_id, tmp_path).start()
     second = WorkerProcess(kafka, app_id, tmp_path).start()
     reader = email_reader(kafka)
@@ -283,11 +289,7 @@ def test_scaling_out_and_a_rolling_restart_lose_and_double_nothing(
 ) -> None:
     """A second worker joins while reports flow (scale-out), then the first one is stopped
     as a rolling update does: each time the partitions move mid-stream."""
-    kafka = kafka_factory(partitions=4)
-    topics = Topics(kafka.topic_prefix)
-    load_people(kafka)
-    run = uuid.uuid4().hex[:6]
-    app_id = f"roll-{run}"
+    kafka, topics, run, app_id = shared_partitions(kafka_factory, "roll")
     first = WorkerProcess(kafka, app_id, tmp_path).start()
     second = WorkerProcess(kafka, app_id, tmp_path)
     reader = email_reader(kafka)
