@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import faust
 
@@ -33,12 +32,9 @@ class WorkerContext:
     enabled_channels: frozenset[Channel]
     clock: Callable[[], datetime] = utc_now
 
-    def table(self, name: str) -> Any:
-        """A Faust table of this worker holding JSON strings by string key."""
-        return self.app.Table(name, default=None, key_type=str, value_type=str)
-
     def ledger(self, name: str) -> Ledger:
-        return Ledger(self.table(name))
+        """A Faust table of this worker holding JSON strings by string key."""
+        return Ledger(self.app.Table(name, default=None, key_type=str, value_type=str))
 
     @property
     def batch_wait_s(self) -> float:

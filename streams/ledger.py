@@ -20,7 +20,20 @@ class Ledger:
 
     def record(self, key: str, value: str, partition: int) -> None:
         self._table.data[key] = value
-        self._table.send_changelog(partition, key, value)
+        self._write(partition, key, value)
+
+    def remove(self, key: str, partition: int) -> bool:
+        """Delete ``key``, with a tombstone in its changelog partition; whether it was there."""
+        if self._table.data.pop(key, None) is None:
+            return False
+        self._write(partition, key, None)
+        return True
+
+    def _write(self, partition: int, key: str, value: str | None) -> None:
+        if value is None:  # a tombstone: no value for the table's serializer to encode
+            self._table.send_changelog(partition, key, None, value_serializer="raw")
+        else:
+            self._table.send_changelog(partition, key, value)
 
     def overwrite_everywhere(self, key: str, value: str | None, partitions: int) -> None:
         """Replace (``None``: delete) ``key`` in memory and in every changelog partition.
@@ -34,10 +47,7 @@ class Ledger:
         else:
             self._table.data[key] = value
         for partition in range(partitions):
-            if value is None:
-                self._table.send_changelog(partition, key, None, value_serializer="raw")
-            else:
-                self._table.send_changelog(partition, key, value)
+            self._write(partition, key, value)
 
     def items(self) -> list[tuple[str, str]]:
         return [(str(key), str(value)) for key, value in self._table.data.items()]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas import SupportOffer
+from streams.ledger import Ledger
 
 
 class Stage(StrEnum):
@@ -34,24 +34,22 @@ class Pending(BaseModel):
 
 
 class Schedule:
-    """The table holds JSON (what its changelog restores); parsed entries are kept beside
+    """The ledger holds JSON (what its changelog restores); parsed entries are kept beside
     it, so the scheduler's scan every second walks a dictionary instead of validating every
     waiting entry. An entry restored from the changelog is parsed when first read."""
 
-    def __init__(self, table: Any) -> None:
-        self._table = table
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
         self._parsed: dict[str, tuple[str, Pending]] = {}
 
     def put(self, pending: Pending) -> None:
         key, value = pending.offer.offer_id, pending.model_dump_json()
-        self._table.data[key] = value
+        self._ledger.record(key, value, pending.partition)
         self._parsed[key] = (value, pending)
-        self._table.send_changelog(pending.partition, key, value)
 
     def remove(self, offer_id: str, partition: int) -> None:
         self._parsed.pop(offer_id, None)
-        if self._table.data.pop(offer_id, None) is not None:
-            self._table.send_changelog(partition, offer_id, None, value_serializer="raw")
+        self._ledger.remove(offer_id, partition)
 
     def _parse(self, offer_id: str, raw: str) -> Pending:
         known = self._parsed.get(offer_id)
@@ -62,14 +60,14 @@ class Schedule:
         return pending
 
     def get(self, offer_id: str) -> Pending | None:
-        raw = self._table.data.get(offer_id)
+        raw = self._ledger.get(offer_id)
         return None if raw is None else self._parse(offer_id, raw)
 
     def entries(self) -> Iterator[Pending]:
-        table = self._table.data
-        if len(self._parsed) > len(table):  # entries Faust dropped (rebalance, recovery)
-            self._parsed = {key: known for key, known in self._parsed.items() if key in table}
-        for offer_id, raw in list(table.items()):
+        ledger = self._ledger
+        if len(self._parsed) > len(ledger):  # entries Faust dropped (rebalance, recovery)
+            self._parsed = {key: known for key, known in self._parsed.items() if key in ledger}
+        for offer_id, raw in ledger.items():
             yield self._parse(offer_id, raw)
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
@@ -83,4 +81,4 @@ class Schedule:
         return [pending for pending in self.entries() if pending.offer.staff_ref == staff_ref]
 
     def __len__(self) -> int:
-        return len(self._table.data)
+        return len(self._ledger)

@@ -215,7 +215,7 @@ def register(
     ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
 ) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(ctx.table("deliveries-pending"))
+    schedule = Schedule(ctx.ledger("deliveries-pending"))
     scheduled = ctx.ledger("offers-scheduled")
     sent = ctx.ledger("notifications-made")
     requested = ctx.ledger("reminders-requested")

@@ -176,7 +176,7 @@ def test_a_delivery_cut_short_before_the_message_is_sent_is_not_recorded_as_sent
     pending = Pending(offer=offer, stage=Stage.OFFER, due_at=RECEIVED_AT, partition=0)
 
     def dispatcher(channel: _Channel) -> Dispatcher:
-        schedule = Schedule(_Table())
+        schedule = Schedule(Ledger(_Table()))
         schedule.put(pending)
         channels = dict.fromkeys(Channel, channel)
         return Dispatcher(
