@@ -16,7 +16,6 @@ from runtime.topics import Topics
 from schemas import (
     Channel,
     IncidentSignal,
-    Notification,
     StaffProfile,
     SupporterProfile,
     SupportOffer,
@@ -31,6 +30,7 @@ from streams.evaluation import recorder
 from streams.evaluation import web as evaluation_web
 from streams.evaluation.settings import EvaluationSettings
 from streams.metrics import WorkerMetrics
+from streams.outbox import FLUSH_INTERVAL_S, Outbox
 from streams.policy.holder import PolicyHolder
 from streams.transport import App
 from streams.views import ReplicatedView
@@ -87,6 +87,7 @@ def create_app(
         Topic=DeadLetteringTopic,
     )
     policy_settings = policy or PolicySettings()
+    outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
     directory: ReplicatedView[StaffProfile] = ReplicatedView(
         topics.staff_directory, StaffProfile, kafka
     )
@@ -104,6 +105,7 @@ def create_app(
         policy=PolicyHolder(policy_settings.file),
         metrics=WorkerMetrics(),
         enabled_channels=enabled_channels,
+        outbox=outbox,
         clock=clock,
     )
     reports = app.topic(
@@ -112,14 +114,10 @@ def create_app(
     signals = _contract_topic(app, topics.incident_signals, IncidentSignal)
     support_offers = _contract_topic(app, topics.support_offers, SupportOffer)
     responses = _contract_topic(app, topics.support_responses, SupportResponse)
-    channel_topics = {
-        channel: _contract_topic(app, topics.notifications(channel), Notification)
-        for channel in Channel
-    }
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
-    dispatcher = dispatch.register(ctx, support_offers, responses, channel_topics)
-    handoffs = handoff.register(ctx, responses, channel_topics)
+    dispatcher = dispatch.register(ctx, support_offers, responses)
+    handoffs = handoff.register(ctx, responses)
     forget.register(ctx, dispatcher, handoffs)
     recorder.register(ctx, responses, dispatcher.on_sent)
     evaluation_web.register(ctx, (evaluation or EvaluationSettings()).k)
@@ -132,6 +130,14 @@ def create_app(
     @app.task  # type: ignore[untyped-decorator]
     async def keep_supporters() -> None:
         await supporters.run()
+
+    @app.timer(interval=FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def flush_outbox() -> None:
+        """Sends what callbacks that cannot wait put in the outbox (forgetting a person).
+        Only then: a flush waits while a commit settles, and a timer kept waiting on an
+        empty outbox would only fill the log with Faust's "timer is overlapping"."""
+        if ctx.outbox.holds_unsent():
+            await ctx.outbox.flush()
 
     @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:

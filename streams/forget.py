@@ -16,8 +16,6 @@ and stay to keep delivery exactly-once.
 
 from __future__ import annotations
 
-from typing import Any
-
 from runtime.logging import get_logger
 from streams.agents.dispatch import Dispatcher
 from streams.agents.handoff import Handoffs
@@ -51,9 +49,6 @@ def forget_scheduled(scheduled: Ledger, staff_ref: str, partitions: int) -> int:
 def register(ctx: WorkerContext, dispatcher: Dispatcher, handoffs: Handoffs) -> None:
     schedule = dispatcher.schedule
     partitions = ctx.kafka.partitions
-    supporters_topic: Any = ctx.app.topic(
-        ctx.topics.supporters, key_type=str, key_serializer="raw", value_serializer="raw"
-    )
 
     def forget(staff_ref: str) -> None:
         removed = forget_pending(schedule, staff_ref)
@@ -61,7 +56,7 @@ def register(ctx: WorkerContext, dispatcher: Dispatcher, handoffs: Handoffs) -> 
         if handoffs.load.get(staff_ref) is not None:
             handoffs.load.overwrite_everywhere(staff_ref, None, partitions)
         if staff_ref in ctx.supporters:
-            supporters_topic.send_soon(key=staff_ref.encode(), value=None)
+            ctx.outbox.put(ctx.topics.supporters, staff_ref.encode(), None)
         log.info("person forgotten", count=removed)
 
     ctx.directory.on_remove(forget)

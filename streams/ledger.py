@@ -3,17 +3,23 @@
 Faust's ``table[key] = value`` writes the changelog to the partition of the *current*
 event, which inside ``take_events`` is the last event of the batch, not the one being
 handled. :meth:`Ledger.record` names the partition explicitly, so after a restart or a
-rebalance the entry is restored on the worker that owns the record it belongs to.
+rebalance the entry is restored on the worker that owns the record it belongs to. The
+changelog record goes out with the agent's batch, through the worker's outbox.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+
+class ChangelogWriter(Protocol):
+    def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None: ...
 
 
 class Ledger:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, changelog: ChangelogWriter) -> None:
         self._table = table
+        self._changelog = changelog
 
     def __contains__(self, key: str) -> bool:
         return key in self._table.data
@@ -30,10 +36,7 @@ class Ledger:
         return True
 
     def _write(self, partition: int, key: str, value: str | None) -> None:
-        if value is None:  # a tombstone: no value for the table's serializer to encode
-            self._table.send_changelog(partition, key, None, value_serializer="raw")
-        else:
-            self._table.send_changelog(partition, key, value)
+        self._changelog.put_changelog(self._table, partition, key, value)
 
     def overwrite_everywhere(self, key: str, value: str | None, partitions: int) -> None:
         """Replace (``None``: delete) ``key`` in memory and in every changelog partition.

@@ -8,7 +8,8 @@ each hop of the pipeline added up to 1.5 s. :class:`App` takes the wait as an ar
 
 Its consumer reads a window before the committed offsets again after every assignment, so a
 message Faust committed past during a rebalance is still processed (see
-:mod:`streams.consumer`).
+:mod:`streams.consumer`). Its producer lets the worker's outbox settle before Faust commits
+offsets (see :mod:`streams.outbox`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import faust
 from faust.transport.drivers import aiokafka as driver
 
 from streams.consumer import Consumer
+from streams.outbox import Outbox
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -34,11 +36,23 @@ class _Consumer(Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class _Producer(driver.Producer):
+    async def flush(self) -> None:
+        """Faust flushes before it commits offsets: the outbox settles first."""
+        outbox = self.app.outbox  # type: ignore[attr-defined]  # our App, typed as faust's
+        if outbox is not None:
+            await outbox.settle()
+        await super().flush()
+
+
 class _Transport(driver.Transport):
     Consumer = _Consumer
+    Producer = _Producer
 
 
 class App(faust.App):
+    outbox: Outbox | None = None
+
     def __init__(
         self, *args: Any, fetch_wait_ms: int = 1500, rewind_records: int = 0, **kwargs: Any
     ) -> None:
@@ -48,3 +62,6 @@ class App(faust.App):
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> Any:
+        return _Transport(self.conf.broker_producer, self)

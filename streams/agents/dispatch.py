@@ -96,14 +96,12 @@ class Dispatcher:
         ctx: WorkerContext,
         schedule: Schedule,
         sent: Ledger,
-        channels: dict[Channel, Any],
         scheduled: Ledger,
         requested: Ledger,
     ) -> None:
         self.ctx = ctx
         self.schedule = schedule
         self.sent = sent
-        self.channels = channels
         self.scheduled = scheduled  # offer id -> the offer, to remind after the reminder
         self.requested = requested  # offers whose "remind me later" was honoured
         self.on_sent: list[Callable[[Pending, Notification], Awaitable[None]]] = []
@@ -136,8 +134,9 @@ class Dispatcher:
             return
         if outcome.notification_id in self.sent:
             ctx.metrics.duplicates.labels("notification").inc()
-        else:  # sent before it is recorded as sent: a stop between them repeats, never loses
-            await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+        else:  # sent before it is recorded as sent (the outbox sends outputs before the
+            # ledgers): a stop between them repeats, never loses
+            ctx.send_notification(outcome)
             self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
@@ -172,6 +171,7 @@ class Dispatcher:
                 await self.deliver(pending)
             except Exception as exc:  # one bad entry must not stop the others
                 log.error("delivery failed", offer_id=pending.offer.offer_id, exc_info=exc)
+        await self.ctx.outbox.flush()
         return len(due)
 
     def answered(self, response: SupportResponse, partition: int) -> None:
@@ -211,15 +211,13 @@ class Dispatcher:
         return SupportOffer.model_validate_json(raw)
 
 
-def register(
-    ctx: WorkerContext, offers: Any, responses: Any, channel_topics: dict[Channel, Any]
-) -> Dispatcher:
+def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(ctx.ledger("deliveries-pending"))
+    schedule = Schedule(ctx.ledger("deliveries-pending", work=True))
     scheduled = ctx.ledger("offers-scheduled")
     sent = ctx.ledger("notifications-made")
     requested = ctx.ledger("reminders-requested")
-    dispatcher = Dispatcher(ctx, schedule, sent, channel_topics, scheduled, requested)
+    dispatcher = Dispatcher(ctx, schedule, sent, scheduled, requested)
 
     @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:
@@ -237,11 +235,14 @@ def register(
                 scheduled.record(offer.offer_id, offer.model_dump_json(), partition)
                 if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
                     await dispatcher.deliver(pending)
+            await ctx.outbox.flush()
 
     @app.agent(responses, name="responses")
     async def responses_agent(stream: Any) -> None:
-        async for event in stream.events():
-            dispatcher.answered(event.value, event.message.partition)
+        async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
+            for event in events:
+                dispatcher.answered(event.value, event.message.partition)
+            await ctx.outbox.flush()
 
     @app.timer(interval=ctx.worker.scheduler_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def deliver_due() -> None:

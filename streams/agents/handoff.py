@@ -23,7 +23,6 @@ from typing import Any, Final
 from runtime.logging import get_logger
 from schemas import (
     Answer,
-    Channel,
     HandoffDetails,
     Language,
     Notification,
@@ -117,13 +116,10 @@ def to_coordinator(
 
 
 class Handoffs:
-    def __init__(
-        self, ctx: WorkerContext, made: Ledger, load: Ledger, channels: dict[Channel, Any]
-    ) -> None:
+    def __init__(self, ctx: WorkerContext, made: Ledger, load: Ledger) -> None:
         self.ctx = ctx
         self.made = made
         self.load = load
-        self.channels = channels
 
     def _recent(self, supporter_ref: str, now: datetime) -> list[str]:
         raw = self.load.get(supporter_ref)
@@ -181,8 +177,9 @@ class Handoffs:
             ctx.metrics.handoffs.labels("none", outcome).inc()
             log.warning("no hand-off", offer_id=response.offer_id, reason=outcome)
             return
-        # sent before it is recorded: a stop between them repeats the hand-off, never loses it
-        await self.channels[outcome.channel].send(key=outcome.notification_id, value=outcome)
+        # sent before it is recorded (the outbox sends outputs before the ledgers): a stop
+        # between them repeats the hand-off, never loses it
+        ctx.send_notification(outcome)
         self.made.record(response.offer_id, now.isoformat(), partition)
         route = "coordinator" if outcome.recipient_ref.startswith("coordinator:") else "supporter"
         if route == "supporter":
@@ -193,11 +190,11 @@ class Handoffs:
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
 
 
-def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, Any]) -> Handoffs:
+def register(ctx: WorkerContext, responses: Any) -> Handoffs:
     app = ctx.app
     made = ctx.ledger("handoffs-made")
     load = ctx.ledger("supporter-load")
-    handoffs = Handoffs(ctx, made, load, channel_topics)
+    handoffs = Handoffs(ctx, made, load)
 
     @app.agent(responses, name="handoff")
     async def handoff_agent(stream: Any) -> None:
@@ -208,5 +205,6 @@ def register(ctx: WorkerContext, responses: Any, channel_topics: dict[Channel, A
             await ctx.directory.ready.wait()
             await ctx.supporters.ready.wait()
             await handoffs.accepted(response, event.message.partition)
+            await ctx.outbox.flush()
 
     return handoffs

@@ -34,6 +34,7 @@ def _minimize_record(ctx: WorkerContext, key: PseudonymKey, event: Any) -> Incid
 def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
     key = ctx.boundary.key()
     metrics = ctx.metrics
+    topic = signals.get_topic_name()
 
     @ctx.app.agent(reports, name="minimize")
     async def minimize_agent(stream: Any) -> None:
@@ -47,9 +48,10 @@ def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
                     log.error("report could not be processed", exc_info=exc)
                     letter = dead_letter_for(event.message, Reason.UNPROCESSABLE)
                 else:
-                    await signals.send(key=signal.incident, value=signal)
+                    ctx.outbox.put_model(topic, signal.incident, signal)
                     metrics.reports.labels("signal").inc()
                     continue
                 await send_dead_letter(ctx.app, letter)
                 metrics.reports.labels("dead-lettered").inc()
                 metrics.dead_letters.labels(letter.reason.value).inc()
+            await ctx.outbox.flush()

@@ -16,6 +16,7 @@ from streams.policy.decide import decide
 def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
     ledger = ctx.ledger("offers-made")
     metrics = ctx.metrics
+    topic = offers.get_topic_name()
 
     @ctx.app.agent(signals, name="offers")
     async def offers_agent(stream: Any) -> None:
@@ -28,11 +29,13 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
                     if offer.offer_id in ledger:
                         metrics.duplicates.labels("offer").inc()
                         continue
-                    # the offer before the ledger entry that vouches for it: if the worker
-                    # stops between them, the signal's replay offers again (dispatch drops
-                    # the repeat) instead of the ledger hiding an offer never sent
-                    await offers.send(key=offer.staff_ref, value=offer)
+                    # the outbox sends the offer before the ledger entry that vouches for
+                    # it: if the worker stops between them, the signal's replay offers
+                    # again (dispatch drops the repeat) instead of the ledger hiding an
+                    # offer never sent
+                    ctx.outbox.put_model(topic, offer.staff_ref, offer)
                     ledger.record(
                         offer.offer_id, offer.created_at.isoformat(), event.message.partition
                     )
                     metrics.offers.labels(offer.role.value).inc()
+            await ctx.outbox.flush()

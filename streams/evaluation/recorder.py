@@ -39,7 +39,7 @@ class OfferRecord(BaseModel):
 
 class Recorder:
     def __init__(
-        self, ctx: WorkerContext, offers: Ledger, people: Ledger, cells: Ledger, topic: Any
+        self, ctx: WorkerContext, offers: Ledger, people: Ledger, cells: Ledger, topic: str
     ) -> None:
         self.ctx = ctx
         self.offers = offers
@@ -64,7 +64,7 @@ class Recorder:
         figures = change(empty if raw is None else Figures.model_validate_json(raw))
         value = figures.model_dump_json()
         self.cells.record(figures.key, value, partition)
-        await self.topic.send(key=figures.key, value=value.encode())
+        self.ctx.outbox.put(self.topic, figures.key.encode(), value.encode())
 
     async def sent(self, pending: Pending, notification: Notification) -> None:
         if notification.kind is NotificationKind.OFFER:
@@ -149,15 +149,12 @@ class Recorder:
 def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder:
     app = ctx.app
 
-    topic = app.topic(
-        ctx.topics.evaluation, key_type=str, key_serializer="raw", value_serializer="raw"
-    )
     recorder = Recorder(
         ctx,
         ctx.ledger("evaluation-offers"),
         ctx.ledger("evaluation-people"),
         ctx.ledger("evaluation-cells"),
-        topic,
+        ctx.topics.evaluation,
     )
     on_sent.append(recorder.sent)
 
@@ -165,5 +162,6 @@ def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder
     async def evaluation_agent(stream: Any) -> None:
         async for event in stream.events():
             await recorder.answered(event.value, event.message.partition)
+            await ctx.outbox.flush()
 
     return recorder

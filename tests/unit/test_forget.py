@@ -9,13 +9,14 @@ from streams.ledger import Ledger
 
 
 class RecordingTable:
-    """The two things a Ledger uses of a Faust table: its data and its changelog."""
+    """What a Ledger uses of a Faust table (its data) and of the outbox (changelog writes)."""
 
     def __init__(self) -> None:
         self.data: dict[str, str] = {}
         self.changelog: list[tuple[int, str, Any]] = []
 
-    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
+    def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None:
+        assert table is self
         self.changelog.append((partition, key, value))
 
 
@@ -25,7 +26,7 @@ def offer_json(offer_id: str, staff_ref: str) -> str:
 
 def test_the_leavers_scheduled_offers_keep_their_ids_and_lose_their_content() -> None:
     table = RecordingTable()
-    ledger = Ledger(table)
+    ledger = Ledger(table, table)
     ledger.record("off_1", offer_json("off_1", "emp-leaves"), 2)
     ledger.record("off_2", offer_json("off_2", "emp-stays"), 1)
     ledger.record("off_3", offer_json("off_3", "emp-leaves-not"), 0)
@@ -41,7 +42,7 @@ def test_the_leavers_scheduled_offers_keep_their_ids_and_lose_their_content() ->
 
 def test_deleting_everywhere_writes_a_tombstone_to_every_partition() -> None:
     table = RecordingTable()
-    ledger = Ledger(table)
+    ledger = Ledger(table, table)
     ledger.record("sup-1", '["2026-11-01T10:00:00+00:00"]', 1)
     ledger.overwrite_everywhere("sup-1", None, partitions=2)
     assert ledger.get("sup-1") is None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
+import faust
 import pytest
 
+from runtime.topics import Topics
 from schemas import (
     Channel,
     ContactPoint,
@@ -21,10 +24,14 @@ from schemas import (
 )
 from schemas.boundary import minimize
 from streams.agents.dispatch import Dispatcher, Skip, notification_for
+from streams.context import WorkerContext
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
+from streams.outbox import Outbox
 from streams.policy.decide import Suppressed, decide
 from streams.schedule import Pending, Schedule, Stage
+from tests.support.outbox_broker import App as OutboxApp
+from tests.support.outbox_broker import Batch, Broker
 from tests.unit.helpers import KEY, RECEIVED_AT, lenient_policy, native_report
 
 ALL = frozenset(Channel)
@@ -139,54 +146,53 @@ def test_offer_is_due_after_the_delay() -> None:
     assert offer.due_at - RECEIVED_AT < timedelta(days=1)
 
 
-class _Table:
-    """What the ledgers and the schedule use of a Faust table: its data and its changelog."""
+class _StoppingBroker(Broker):
+    """The worker is stopped while a notification waits for the broker; the rest it takes."""
 
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-        self.changelog: list[tuple[int, str, str | None]] = []
-
-    def send_changelog(self, partition: int, key: str, value: str | None, **_: object) -> None:
-        self.changelog.append((partition, key, value))
-
-
-class _Channel:
-    def __init__(self, stopping: bool) -> None:
-        self.stopping = stopping
-        self.sent: list[str] = []
-
-    async def send(self, *, key: str, value: object) -> None:
-        if self.stopping:  # the worker is stopped while the message waits for the producer
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        if ".notifications." in topic:
             raise asyncio.CancelledError
-        self.sent.append(key)
+        return await super().send_batch(batch, topic, partition=partition)
+
+
+def _dispatcher(broker: Broker, table: Callable[[str], Any]) -> Dispatcher:
+    box = Outbox(OutboxApp(broker))
+    ctx = WorkerContext(
+        **dict.fromkeys(("app", "kafka", "boundary", "worker", "supporters"), cast(Any, None)),
+        topics=Topics("psb."),
+        directory=cast(Any, SimpleNamespace(get=lambda ref: profile(staff_ref=ref))),
+        policy=cast(Any, SimpleNamespace(current=POLICY)),
+        metrics=WorkerMetrics(),
+        enabled_channels=ALL,
+        outbox=box,
+        clock=lambda: RECEIVED_AT,
+    )
+    ledgers = [Ledger(table(name), box) for name in ("pending", "sent", "scheduled", "asked")]
+    box.work_table(ledgers[0]._table)
+    return Dispatcher(ctx, Schedule(ledgers[0]), *ledgers[1:])
 
 
 def test_a_delivery_cut_short_before_the_message_is_sent_is_not_recorded_as_sent() -> None:
-    # recorded first, a stop in between would make the replay skip a message never sent
-    offer = first_offer()
-    directory = SimpleNamespace(get=lambda ref: profile(staff_ref=ref))
-    ctx = SimpleNamespace(
-        clock=lambda: RECEIVED_AT,
-        policy=SimpleNamespace(current=POLICY),
-        directory=directory,
-        enabled_channels=ALL,
-        metrics=WorkerMetrics(),
-    )
-    sent = Ledger(_Table())
-    pending = Pending(offer=offer, stage=Stage.OFFER, due_at=RECEIVED_AT, partition=0)
+    # the "sent" ledger's changelog is what a restarted worker believes: if it reached the
+    # broker before the message did, the replay would skip a message never sent
+    pending = Pending(offer=first_offer(), stage=Stage.OFFER, due_at=RECEIVED_AT, partition=0)
 
-    def dispatcher(channel: _Channel) -> Dispatcher:
-        schedule = Schedule(Ledger(_Table()))
-        schedule.put(pending)
-        channels = dict.fromkeys(Channel, channel)
-        return Dispatcher(
-            cast(Any, ctx), schedule, sent, channels, Ledger(_Table()), Ledger(_Table())
-        )
+    async def deliver(broker: Broker) -> None:  # in a worker of its own
+        app = faust.App("dispatch-test", broker="kafka://localhost:1", store="memory://")
 
-    stopping = _Channel(stopping=True)
+        def table(name: str) -> Any:
+            return app.Table(name, default=None, key_type=str, value_type=str)
+
+        dispatcher = _dispatcher(broker, table)
+        await dispatcher.deliver(pending)
+        await dispatcher.ctx.outbox.settle()  # the agent's flush, then Faust's commit
+
+    stopped = _StoppingBroker()
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(dispatcher(stopping).deliver(pending))
-    assert len(sent) == 0
-    working = _Channel(stopping=False)
-    asyncio.run(dispatcher(working).deliver(pending))  # the replay after the restart
-    assert len(working.sent) == 1 and working.sent[0] in sent
+        asyncio.run(deliver(stopped))
+    assert "dispatch-test-sent-changelog" not in [topic for topic, _, _ in stopped.log]
+    restarted = Broker()
+    asyncio.run(deliver(restarted))  # the replay after the restart: the message goes out
+    topics = [topic for topic, _, _ in restarted.log]
+    assert topics[0].startswith("psb.notifications.")  # the message first
+    assert topics.index("dispatch-test-sent-changelog") > 0  # then what vouches for it

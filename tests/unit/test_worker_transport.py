@@ -1,5 +1,6 @@
-"""The worker's Faust transport: the fetch wait it asks of the broker, and what its consumer
-reads again (a window after every assignment, a partition whose commit waits)."""
+"""The worker's Faust transport: the fetch wait it asks of the broker, what its consumer
+reads again (a window after every assignment, a partition whose commit waits), and the
+outbox settling before Faust commits offsets."""
 
 from __future__ import annotations
 
@@ -167,3 +168,19 @@ def test_an_offset_the_re_read_finds_empty_is_committed_past() -> None:
             consumer._thread.thread_loop.close()
 
     assert asyncio.run(scenario()) == 96
+
+
+def test_the_producer_settles_the_outbox_before_faust_commits() -> None:
+    settled: list[str] = []
+
+    class Outbox:
+        async def settle(self) -> None:
+            settled.append("settled")
+
+    async def scenario() -> None:
+        app = _app()
+        app.outbox = Outbox()  # type: ignore[assignment]
+        await app.producer.flush()  # what Faust calls before committing offsets
+
+    asyncio.run(scenario())
+    assert settled == ["settled"]

@@ -1,0 +1,233 @@
+"""What the worker produces, sent one batch per partition instead of one record at a time.
+
+Faust's ``topic.send`` and ``table.send_changelog`` build a future, a pending message and
+callbacks for every record; with about twenty records produced per report that machinery
+was most of the worker's time. Agents put their records here and :meth:`Outbox.flush` them
+at the end of each batch of events, as record batches of Faust's own aiokafka producer.
+
+Why this keeps the guarantees:
+
+* Faust acknowledges a batch's events only after the agent's loop body returns, and the body
+  awaits :meth:`flush`, which returns when the broker has acknowledged the batch's outputs;
+  Faust commits acknowledged offsets only after :meth:`settle` has seen the changelogs
+  acknowledged too. So no offset is committed before what it produced is durable.
+* What the batch produced (signals, offers, notifications) goes first. Then the changelog of
+  the tables that hold work still to do (the schedule: :meth:`Outbox.work_table`), and only
+  when both are acknowledged, at the next commit, the ledgers that say something was done.
+  A crash in between leaves an output or a waiting entry without the ledger entry that
+  vouches for it, so it is made again under the same id, which is the repeat the sinks'
+  receipts absorb. The other orders could restore a ledger entry ("offer scheduled") for
+  an output or a waiting entry that never became durable, and it would never be made.
+* All writes of the worker's tables go through one outbox, and a flush hands its batches to
+  the producer in the order they were put, under a lock; aiokafka keeps one batch in flight
+  per partition, so a key's last write in a changelog is the last one made.
+* A table's changelog is compacted and restored by key, so of several writes to one key
+  within one flush only the last is sent; the ledgers of all batches since the last commit
+  go out together at the commit, so it takes one round trip, not one per batch (agents
+  wait for it: it holds the lock).
+* What Faust's consumer loses track of in a rebalance, :mod:`streams.consumer` reads
+  again; the ledgers drop what was already done.
+
+Writes from callbacks that cannot wait (forgetting a person) are sent by a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Awaitable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from pydantic import BaseModel
+
+from runtime.logging import get_logger
+
+log = get_logger("outbox")
+FLUSH_INTERVAL_S = 0.05
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+_partitioner = DefaultPartitioner()
+_Pending = dict[tuple[str, int | None], dict[object, tuple[bytes | None, bytes | None]]]
+
+
+class Outbox:
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        # (topic, partition or None) -> records in order; a table write is keyed by its key,
+        # so a later write to the same key replaces the earlier one
+        self._outputs: _Pending = {}
+        self._work: _Pending = {}  # changelogs of tables of work still to do
+        self._changelogs: _Pending = {}  # the ledgers' changelogs
+        self._work_tables: set[str] = set()
+        self._deferred: list[_Pending] = []  # ledger changelogs waiting for the commit
+        self._sequence = itertools.count()
+        self._partitions: dict[str, list[int]] = {}
+        self._changelog_topics: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._filling = 1  # number of the group of records being put now
+        self._acknowledged = 0  # last group the broker acknowledged
+        self._settling: list[tuple[_Pending, list[Awaitable[Any]]]] = []
+
+    def __len__(self) -> int:
+        return sum(
+            len(records)
+            for pending in (self._outputs, self._work, self._changelogs, *self._deferred)
+            for records in pending.values()
+        )
+
+    def holds_unsent(self) -> bool:
+        """Records were put that no flush has taken yet."""
+        return bool(self._outputs or self._work or self._changelogs)
+
+    def work_table(self, table: Any) -> None:
+        """Mark ``table`` as holding work still to do: its changelog is written with the
+        outputs' flush, before the ledgers' changelogs."""
+        self._work_tables.add(table.name)
+
+    def put(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        """A record for a topic; without a partition, the key chooses it as Kafka's would."""
+        records = self._outputs.setdefault((topic, partition), {})
+        records[next(self._sequence)] = (key, value)
+
+    def put_model(self, topic: str, key: str, model: BaseModel) -> None:
+        self.put(topic, key.encode(), model.model_dump_json().encode())
+
+    def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None:
+        """A table write (``None``: delete), serialised as Faust's changelog does for our
+        ``str`` tables (JSON strings; a unit test holds the two to the same bytes)."""
+        raw_key = json.dumps(key).encode()
+        raw_value = None if value is None else json.dumps(value).encode()
+        topic = self._changelog_topics.get(table.name)
+        if topic is None:
+            topic = self._changelog_topics[table.name] = table.changelog_topic.get_topic_name()
+        pending = self._work if table.name in self._work_tables else self._changelogs
+        records = pending.setdefault((topic, partition), {})
+        records.pop(raw_key, None)
+        records[raw_key] = (raw_key, raw_value)
+
+    async def flush(self) -> None:
+        """Returns when everything put so far is acknowledged by the broker (the outputs),
+        handed to the producer behind them (work tables) or set aside for the commit (the
+        ledgers; see :meth:`settle`).
+
+        Flushes are grouped: records put while one flush waits for the broker go out
+        together in the next one, and a caller whose records another task's flush took
+        waits for that flush (returning early would let its events be acknowledged before
+        their records are durable).
+        """
+        wanted = self._filling
+        async with self._lock:
+            if self._acknowledged >= wanted:
+                return
+            outputs, self._outputs = self._outputs, {}
+            work, self._work = self._work, {}
+            changelogs, self._changelogs = self._changelogs, {}
+            sending, self._filling = self._filling, self._filling + 1
+            try:
+                if outputs or work:
+                    producer = self._app.producer._ensure_producer()  # noqa: SLF001  # Faust has no public getter for its aiokafka producer
+                    await self._send_until_acknowledged(producer, outputs)
+                    if work:
+                        self._settling.append((work, await self._send(producer, work)))
+            except BaseException:
+                # not sent (the producer is not running, the task was cancelled): back in
+                # front of what was put since, for the next flush or the commit's settle
+                self._outputs = _merged([outputs, self._outputs])
+                self._work = _merged([work, self._work])
+                self._changelogs = _merged([changelogs, self._changelogs])
+                raise
+            if changelogs:
+                self._deferred.append(changelogs)
+            self._acknowledged = sending
+
+    async def settle(self) -> None:
+        """Returns when everything put so far, changelogs included, is acknowledged.
+
+        Faust commits offsets only after its producer's ``flush``, which calls this first
+        (:mod:`streams.transport`); so an event's offset is committed only when both what
+        it produced and the ledger entries that say so are durable, while the agent goes
+        on to its next batch after one round trip instead of two.
+        """
+        await self.flush()
+        async with self._lock:
+            settling, self._settling = self._settling, []
+            deferred, self._deferred = self._deferred, []
+            if not (settling or deferred):
+                return
+            producer = self._app.producer._ensure_producer()  # noqa: SLF001
+            for work, acknowledged in settling:
+                try:
+                    await asyncio.gather(*acknowledged)
+                except KafkaError:
+                    await self._send_until_acknowledged(producer, work)
+            if deferred:  # one round trip for all: a key's last write is the one sent
+                await self._send_until_acknowledged(producer, _merged(deferred))
+
+    async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
+        """Retries while the broker does not acknowledge: Faust acknowledges the batch's
+        events when the agent's loop body ends, even by an exception, so giving up here
+        would lose them. A retry may repeat records, which the ledgers and receipts absorb."""
+        for attempt in itertools.count(1):
+            try:
+                await asyncio.gather(*await self._send(producer, pending))
+                return
+            except KafkaError as exc:
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+                log.warning(
+                    "broker did not take the batch; retrying",
+                    attempt=attempt,
+                    delay_s=delay,
+                    count=sum(len(records) for records in pending.values()),
+                    exc_info=exc,
+                )
+                await asyncio.sleep(delay)
+
+    async def _send(self, producer: Any, pending: _Pending) -> list[Awaitable[Any]]:
+        acknowledged: list[Awaitable[Any]] = []
+        for (topic, partition), records in pending.items():
+            for number, batch in await self._batches(producer, topic, partition, records):
+                acknowledged.append(await producer.send_batch(batch, topic, partition=number))
+        return acknowledged
+
+    async def _batches(
+        self,
+        producer: Any,
+        topic: str,
+        partition: int | None,
+        records: dict[object, tuple[bytes | None, bytes | None]],
+    ) -> list[tuple[int, Any]]:
+        batches: dict[int, list[Any]] = {}
+        partitions = await self._partitions_of(producer, topic) if partition is None else []
+        for key, value in records.values():
+            number = partition
+            if number is None:
+                number = _partitioner(key, partitions, partitions)
+            open_batches = batches.setdefault(number, [producer.create_batch()])
+            if open_batches[-1].append(key=key, value=value, timestamp=None) is None:
+                open_batches.append(producer.create_batch())  # full: start another
+                open_batches[-1].append(key=key, value=value, timestamp=None)
+        return [(number, batch) for number, group in batches.items() for batch in group]
+
+    async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
+        known = self._partitions.get(topic)
+        if known is None:
+            known = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        return known
+
+
+def _merged(groups: list[_Pending]) -> _Pending:
+    """The groups' records as one, in the order they were put; of several writes to one
+    table key, the last."""
+    merged: _Pending = {}
+    for pending in groups:
+        for place, records in pending.items():
+            target = merged.setdefault(place, {})
+            for key, record in records.items():
+                target.pop(key, None)
+                target[key] = record
+    return merged

@@ -1,0 +1,52 @@
+"""Stand-ins for Faust's aiokafka producer, for unit tests of what the outbox sends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka.errors import KafkaTimeoutError
+
+
+class Batch:
+    """Holds what aiokafka's batch builder would; full after ``capacity`` records."""
+
+    def __init__(self, capacity: int) -> None:
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+        self.capacity = capacity
+
+    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None) -> object:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+class Broker:
+    """Stands in for aiokafka's producer: records each batch as it is acknowledged."""
+
+    def __init__(self, failures: int = 0, capacity: int = 1000) -> None:
+        self.log: list[tuple[str, int, list[tuple[bytes | None, bytes | None]]]] = []
+        self.failures = failures
+        self.capacity = capacity
+
+    def create_batch(self) -> Batch:
+        return Batch(self.capacity)
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failures:
+            self.failures -= 1
+            future.set_exception(KafkaTimeoutError())
+        else:
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+        return future
+
+
+class App:
+    def __init__(self, broker: Broker) -> None:
+        self.producer = type("Producer", (), {"_ensure_producer": lambda _: broker})()

@@ -1,0 +1,274 @@
+"""The worker's outbox: what reaches the broker, in which order, and what a failure does."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streams import outbox as outbox_module
+from streams.outbox import Outbox
+from tests.support.outbox_broker import App, Batch, Broker
+
+
+@pytest.fixture
+def table() -> Any:
+    app = faust.App("outbox-test", broker="kafka://localhost:1", store="memory://")
+    return app.Table("ledger", default=None, key_type=str, value_type=str)
+
+
+def test_outputs_are_acknowledged_before_any_changelog_is_sent(table: Any) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 1, "off_1", "done")
+    box.put("psb.notifications.email", b"ntf_1", b"{}")
+    asyncio.run(box.settle())  # what Faust's commit awaits
+    assert [topic for topic, _, _ in broker.log] == [
+        "psb.notifications.email",
+        "outbox-test-ledger-changelog",
+    ]
+    assert len(box) == 0
+
+
+def test_a_table_key_written_twice_in_one_batch_is_sent_once_with_its_last_value(
+    table: Any,
+) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 2, "off_1", "offer")
+    box.put_changelog(table, 2, "off_2", "offer")
+    box.put_changelog(table, 2, "off_1", "reminder")
+    box.put_changelog(table, 2, "off_2", None)
+    asyncio.run(box.settle())  # what Faust's commit awaits
+    [(_, partition, records)] = broker.log
+    assert partition == 2
+    assert records == [(b'"off_1"', b'"reminder"'), (b'"off_2"', None)]
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=st.text(min_size=1), value=st.text())
+def test_changelog_records_are_serialised_as_fausts_own_changelog_would(
+    table: Any, key: str, value: str
+) -> None:
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.put_changelog(table, 0, key, value)
+    asyncio.run(box.settle())  # what Faust's commit awaits
+    faust_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
+    faust_value, _ = table.changelog_topic.prepare_value(value, table.value_serializer)
+    assert broker.log[0][0] == table.changelog_topic.get_topic_name()
+    assert broker.log[0][2] == [(faust_key, faust_value)]
+
+
+def test_keyed_outputs_keep_their_order_and_land_where_the_key_says(table: Any) -> None:
+    broker = Broker(capacity=4)  # several batches per partition
+    box = Outbox(App(broker))
+    for number in range(30):
+        box.put("psb.support-offers", f"emp-{number % 3}".encode(), str(number).encode())
+    asyncio.run(box.flush())
+    by_key: dict[bytes | None, list[tuple[int, bytes | None]]] = {}
+    for _, partition, records in broker.log:
+        for key, value in records:
+            by_key.setdefault(key, []).append((partition, value))
+    for sent in by_key.values():
+        assert len({partition for partition, _ in sent}) == 1  # a key stays in one partition
+        assert [int(value or b"") for _, value in sent] == sorted(
+            int(value or b"") for _, value in sent
+        )
+
+
+def test_a_broker_that_does_not_acknowledge_delays_the_batch_and_loses_nothing(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "RETRY_FIRST_S", 0.001)
+    broker = Broker(failures=2)
+    box = Outbox(App(broker))
+    box.put("psb.notifications.sms", b"ntf_1", b"{}")
+    asyncio.run(box.flush())
+    assert [records for _, _, records in broker.log] == [[(b"ntf_1", b"{}")]]
+
+
+class SlowBroker(Broker):
+    """Acknowledges each batch a little later, as a real broker does."""
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def acknowledge() -> None:
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+
+        loop.call_later(0.02, acknowledge)
+        return future
+
+
+def test_a_flush_whose_records_another_flush_took_returns_only_once_they_are_durable() -> None:
+    async def scenario() -> list[list[tuple[bytes | None, bytes | None]]]:
+        broker = SlowBroker()
+        box = Outbox(App(broker))
+        box.put("psb.incident-signals", b"inc_1", b"1")
+        timer = asyncio.create_task(box.flush())  # e.g. the timer, taking the agent's record
+        await asyncio.sleep(0)
+        await box.flush()  # the agent's own flush
+        acknowledged = [records for _, _, records in broker.log]
+        await timer
+        return acknowledged
+
+    assert asyncio.run(scenario()) == [[(b"inc_1", b"1")]]
+
+
+def test_records_put_while_a_flush_waits_go_out_together_in_the_next() -> None:
+    async def scenario() -> Broker:
+        broker = SlowBroker()
+        box = Outbox(App(broker))
+        box.put("psb.incident-signals", b"inc_1", b"1")
+        first = asyncio.create_task(box.flush())
+        await asyncio.sleep(0)
+        box.put("psb.incident-signals", b"inc_2", b"2")
+        box.put("psb.incident-signals", b"inc_2", b"3")
+        await asyncio.gather(first, box.flush(), box.flush())
+        return broker
+
+    broker = asyncio.run(scenario())
+    assert [records for _, _, records in broker.log] == [
+        [(b"inc_1", b"1")],
+        [(b"inc_2", b"2"), (b"inc_2", b"3")],  # one batch: both waiting flushes share it
+    ]
+
+
+def test_a_changelog_the_broker_refused_is_sent_again_before_offsets_are_committed(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "RETRY_FIRST_S", 0.001)
+
+    class RefusesOneChangelog(Broker):
+        refused = False
+
+        async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+            if topic.endswith("-changelog") and not self.refused:
+                self.refused = True  # this one, and only this one
+                future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                future.set_exception(KafkaTimeoutError())
+                return future
+            return await super().send_batch(batch, topic, partition=partition)
+
+    async def scenario() -> list[str]:
+        broker = RefusesOneChangelog()
+        box = Outbox(App(broker))
+        box.put_changelog(table, 0, "off_1", "done")
+        box.put("psb.support-offers", b"emp-1", b"{}")
+        await box.flush()  # the agent goes on: its outputs are durable
+        before = [topic for topic, _, _ in broker.log]
+        await box.settle()  # what Faust's commit waits for
+        return [*before, "|", *(topic for topic, _, _ in broker.log)]
+
+    assert asyncio.run(scenario()) == [
+        "psb.support-offers",
+        "|",
+        "psb.support-offers",
+        "outbox-test-ledger-changelog",
+    ]
+
+
+def test_records_a_flush_could_not_send_are_kept_and_go_out_before_the_commit(
+    table: Any,
+) -> None:
+    class Stopped(Exception):
+        """Faust's producer is not running (it raises its NotReady)."""
+
+    broker = Broker()
+    running = False
+
+    class Producer:
+        def _ensure_producer(self) -> Broker:
+            if not running:
+                raise Stopped
+            return broker
+
+    app = App(broker)
+    app.producer = Producer()  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        nonlocal running
+        box = Outbox(app)
+        box.put_changelog(table, 0, "off_1", "offer")
+        box.put("psb.support-offers", b"emp-1", b"1")
+        with pytest.raises(Stopped):
+            await box.flush()
+        box.put_changelog(table, 0, "off_1", "reminder")  # written after the failure
+        box.put("psb.support-offers", b"emp-1", b"2")
+        running = True
+        await box.settle()  # what Faust's commit waits for
+        assert len(box) == 0
+
+    asyncio.run(scenario())
+    assert [(topic, records) for topic, _, records in broker.log] == [
+        ("psb.support-offers", [(b"emp-1", b"1"), (b"emp-1", b"2")]),
+        ("outbox-test-ledger-changelog", [(b'"off_1"', b'"reminder"')]),
+    ]
+
+
+def test_work_goes_out_with_the_batch_and_ledgers_only_at_the_commit_after_it(
+    table: Any,
+) -> None:
+    app = faust.App("outbox-test", broker="kafka://localhost:1", store="memory://")
+    pending = app.Table("pending", default=None, key_type=str, value_type=str)
+    broker = Broker()
+    box = Outbox(App(broker))
+    box.work_table(pending)
+
+    async def scenario() -> list[list[str]]:
+        box.put_changelog(table, 0, "off_1", "scheduled")  # a ledger: "this was done"
+        box.put_changelog(pending, 0, "off_1", "waiting")  # the work itself
+        box.put("psb.notifications.email", b"ntf_1", b"{}")
+        await box.flush()
+        after_batch = [topic for topic, _, _ in broker.log]
+        await box.settle()
+        return [after_batch, [topic for topic, _, _ in broker.log]]
+
+    assert asyncio.run(scenario()) == [
+        ["psb.notifications.email", "outbox-test-pending-changelog"],
+        [
+            "psb.notifications.email",
+            "outbox-test-pending-changelog",
+            "outbox-test-ledger-changelog",
+        ],
+    ]
+
+
+def test_the_ledgers_of_many_batches_go_out_together_at_the_commit(table: Any) -> None:
+    # one batch per changelog partition instead of one round trip per agent batch: the
+    # agents wait for the commit's lock, so a commit that took a round trip per batch held
+    # up every hop for most of a second
+    broker = Broker()
+    box = Outbox(App(broker))
+
+    async def scenario() -> None:
+        for number in range(3):
+            box.put_changelog(table, 0, "off_1", f"reminder {number}")
+            box.put_changelog(table, 1, f"off_{number}", "sent")
+            await box.flush()
+        await box.settle()
+
+    asyncio.run(scenario())
+    assert sorted((partition, records) for _, partition, records in broker.log) == [
+        (0, [(b'"off_1"', b'"reminder 2"')]),
+        (1, [(b'"off_0"', b'"sent"'), (b'"off_1"', b'"sent"'), (b'"off_2"', b'"sent"')]),
+    ]
+
+
+def test_it_holds_unsent_records_until_a_flush_takes_them(table: Any) -> None:
+    box = Outbox(App(Broker()))
+    assert not box.holds_unsent()
+    box.put_changelog(table, 0, "emp-1", None)  # forgetting a person, from a callback
+    assert box.holds_unsent()
+    asyncio.run(box.flush())
+    assert not box.holds_unsent()
