@@ -19,6 +19,8 @@ The worker does not depend on those paths:
   past the re-read, so :class:`ReadOffsets` holds it at the re-read's start until the
   re-read arrives. If the re-read starts past the committed offset, no message is there
   (a transaction marker, say) and the commit passes it.
+* **Seeks in the consumer's thread.** aiokafka is not thread-safe, and Faust seeks from the
+  worker's thread; with the rewind's many seeks per rebalance that once crashed a worker.
 
 What is read twice the ledgers absorb: every agent sends its output before it records
 the ledger entry that vouches for it, so a repeat is dropped downstream, never lost.
@@ -115,6 +117,18 @@ class Consumer(driver.Consumer):
         """Any other seek (recovery, a rebalance) ends a re-read's hold."""
         self._read_offset.release(partition)
         await super().seek(partition, offset)
+
+    async def _seek(self, partition: Any, offset: int) -> None:
+        """In the consumer's thread, where aiokafka runs. Faust seeks from the worker's
+        thread, and aiokafka is not thread-safe: a seek drops the partition's fetched
+        records while the consumer thread may be handing them out, which crashed a worker
+        during a rebalance (``KeyError`` in aiokafka's ``fetched_records``)."""
+        thread = self._thread
+
+        async def seek_there() -> None:
+            thread.seek(partition, offset)
+
+        await thread.call_thread(seek_there)
 
     def _new_offset(self, tp: Any) -> int | None:
         """The offset to commit for ``tp``; ``None`` while the message at the committed

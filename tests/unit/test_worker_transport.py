@@ -5,7 +5,9 @@ outbox settling before Faust commits offsets."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Awaitable, Callable
 
 from faust.types import TP
 from pydantic import SecretStr
@@ -33,6 +35,38 @@ def test_the_worker_consumer_waits_at_most_the_configured_time_per_fetch() -> No
             thread.thread_loop.close()
 
     assert asyncio.run(scenario()) == 7  # Faust's own consumer would wait 1500 ms
+
+
+class _ConsumerThread:
+    """Runs what it is handed on a thread of its own, as Faust's consumer thread does."""
+
+    def __init__(self) -> None:
+        self.seeks: list[tuple[TP, int, int]] = []
+
+    def seek(self, partition: TP, offset: int) -> None:  # aiokafka's seek, thread-unsafe
+        self.seeks.append((partition, offset, threading.get_ident()))
+
+    async def call_thread(self, fun: Callable[[], Awaitable[None]]) -> None:
+        thread = threading.Thread(target=lambda: asyncio.run(fun()))
+        thread.start()
+        thread.join()
+
+
+def test_seeks_run_in_the_consumer_thread_not_the_worker_thread() -> None:
+    # a seek drops the partition's fetched records; from the worker's thread it raced the
+    # consumer thread handing them out and crashed a worker mid-rebalance
+    async def scenario() -> list[tuple[TP, int, int]]:
+        consumer = App("transport-test", broker="kafka://localhost:1").consumer
+        faust_thread, consumer._thread = consumer._thread, _ConsumerThread()
+        try:
+            await consumer.seek(TP("incident-reports", 0), 150)
+            return consumer._thread.seeks
+        finally:
+            faust_thread.thread_loop.close()
+
+    [(partition, offset, thread)] = asyncio.run(scenario())
+    assert (partition, offset) == (TP("incident-reports", 0), 150)
+    assert thread != threading.get_ident()
 
 
 def test_after_an_assignment_each_agent_partition_is_read_again_from_before_its_commit() -> None:
