@@ -99,12 +99,15 @@ class Consumer(driver.Consumer):
         committed offset. Changelogs are left alone: their recovery reads them whole."""
         records = int(getattr(self.app, "rewind_records", 0))
         acking = self.app.topics.acks_enabled_for
-        for tp in sorted(self.assignment()):
-            committed = self._committed_offset[tp]
-            if not records or not committed or not acking(tp.topic):
-                continue  # nothing committed yet: the partition is read from its start
-            start = max(committed - records, 0)
-            await self._seek(tp, start)
+        starts = {
+            tp: max(committed - records, 0)
+            for tp in sorted(self.assignment())
+            # nothing committed yet: the partition is read from its start anyway
+            if records and (committed := self._committed_offset[tp]) and acking(tp.topic)
+        }
+        if starts:
+            await self._seek_all(starts)
+        for tp, start in starts.items():
             self._read_offset[tp] = start if start else None
             log.debug(
                 "partition read again before its committed offset",
@@ -119,14 +122,18 @@ class Consumer(driver.Consumer):
         await super().seek(partition, offset)
 
     async def _seek(self, partition: Any, offset: int) -> None:
-        """In the consumer's thread, where aiokafka runs. Faust seeks from the worker's
-        thread, and aiokafka is not thread-safe: a seek drops the partition's fetched
-        records while the consumer thread may be handing them out, which crashed a worker
-        during a rebalance (``KeyError`` in aiokafka's ``fetched_records``)."""
+        await self._seek_all({partition: offset})
+
+    async def _seek_all(self, offsets: dict[Any, int]) -> None:
+        """In the consumer's thread, where aiokafka runs, in one hand-over. Faust seeks from
+        the worker's thread, and aiokafka is not thread-safe: a seek drops the partition's
+        fetched records while the consumer thread may be handing them out, which crashed a
+        worker during a rebalance (``KeyError`` in aiokafka's ``fetched_records``)."""
         thread = self._thread
 
         async def seek_there() -> None:
-            thread.seek(partition, offset)
+            for partition, offset in offsets.items():
+                thread.seek(partition, offset)
 
         await thread.call_thread(seek_there)
 

@@ -77,20 +77,16 @@ def test_after_an_assignment_each_agent_partition_is_read_again_from_before_its_
         consumer = app.consumer
         reports, early, fresh = (TP("incident-reports", n) for n in range(3))
         changelog = TP("transport-test-offers-made-changelog", 0)
-        seeks: list[tuple[TP, int]] = []
-
-        async def seek(partition: TP, offset: int) -> None:
-            seeks.append((partition, offset))
-
-        consumer._seek = seek  # type: ignore[method-assign]
+        faust_thread, consumer._thread = consumer._thread, _ConsumerThread()
         consumer.assignment = lambda: {reports, early, fresh, changelog}  # type: ignore[method-assign]
         app.topics.acks_enabled_for = lambda topic: topic == "incident-reports"  # type: ignore[method-assign]
         consumer._committed_offset.update({reports: 250, early: 40, changelog: 900})
         try:
             await consumer.rewind()
+            seeks = [(partition, offset) for partition, offset, _ in consumer._thread.seeks]
             return seeks, {tp: consumer._read_offset[tp] for tp in (reports, early)}
         finally:
-            consumer._thread.thread_loop.close()
+            faust_thread.thread_loop.close()
 
     seeks, read_offsets = asyncio.run(scenario())
     # nothing committed on partition 2 yet, and a changelog is recovered whole anyway
