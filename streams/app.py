@@ -82,7 +82,8 @@ def create_app(
         # With the memory store nothing is persisted, so Faust's check only compares an
         # offset this process noted before the rebalance with the broker's high watermark.
         # In a rolling update on the embedded broker it found 239 > 238 and crashed the
-        # worker, whose tables held that partition's data all along.
+        # worker, whose tables held that partition's data all along (Tansu 0.6 reports the
+        # watermark as the last record batch's first offset + 1; see streams.outbox).
         recovery_consistency_check=False,
         Topic=DeadLetteringTopic,
     )

@@ -213,3 +213,60 @@ def test_remind_me_later_brings_one_reminder_and_not_now_ends_the_offer(
     kinds = sorted((n.recipient_ref, n.kind.value) for n in parsed(reader))
     assert kinds == [("rl-1", "offer"), ("rl-1", "reminder"), ("rl-2", "offer")]
     reader.close()
+
+
+def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restarts(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    # Many accepts handled together leave their ledger entries in one record batch per
+    # changelog partition. The embedded broker reported such a partition as ending after the
+    # batch's first record, so a restarted worker restored only that one and handed the
+    # others off again.
+    kafka = kafka_factory()
+    topics = Topics(kafka.topic_prefix)
+    refs = [f"many-{number}" for number in range(6)]
+    mail = lambda ref: {"channel": "email", "address": f"{ref}@sykehus.example"}  # noqa: E731
+    produce_keyed(
+        kafka,
+        topics.staff_directory,
+        [(ref, staff(ref, "MED-1", None, mail(ref))) for ref in refs],
+    )
+    app_id = f"many-{uuid.uuid4().hex[:8]}"
+    reader = TopicReader(kafka, [topics.notifications(channel) for channel in Channel])
+
+    def accept_all() -> None:
+        responses = [
+            SupportResponse(
+                offer_id=offer.offer_id,
+                staff_ref=offer.recipient_ref,
+                answer=Answer.ACCEPT,
+                answered_at=datetime.now(UTC),
+            )
+            for offer in offers
+        ]
+        produce_keyed(
+            kafka,
+            topics.support_responses,
+            [(response.staff_ref, response.model_dump_json()) for response in responses],
+        )
+
+    worker = WorkerProcess(kafka, app_id, tmp_path).start()
+    try:
+        produce(kafka, topics.incident_reports, [report(*refs)])
+        reader.poll_until(lambda m: len(m) >= len(refs), timeout=60)
+        offers = parsed(reader)
+        accept_all()  # six keys in three partitions: at least two share one
+        reader.poll_until(lambda m: len(m) >= 2 * len(refs), timeout=60)
+    finally:
+        worker.stop()  # at once: the commit at the stop writes the ledgers
+
+    again = WorkerProcess(kafka, app_id, tmp_path).start()
+    try:
+        accept_all()  # clicked again after the restart
+        again.wait_metric('psb_duplicates_suppressed_total{stage="handoff"}', len(refs))
+        reader.drain(idle=2)
+    finally:
+        again.stop()
+    handoffs = [n for n in parsed(reader) if n.kind is NotificationKind.HANDOFF]
+    assert sorted(n.handoff.staff_ref for n in handoffs if n.handoff is not None) == refs
+    reader.close()
