@@ -12,13 +12,14 @@ The worker does not depend on those paths:
   (``PSB_WORKER_REWIND_RECORDS``), more than the worker keeps in flight
   (``streams.app.IN_FLIGHT_RECORDS`` fetched and queued, plus one batch).
 * **No commit past the committed offset's message** while it is unprocessed
-  (:meth:`Consumer._new_offset`).
+  (:meth:`Consumer._new_offset`), and no offsets taken as empty because a record past
+  them arrived (:meth:`Consumer._add_gap`).
 * **Re-read.** A partition whose commit waits at an unprocessed message for
   :data:`STALL_S` is read again from the committed offset. Faust drops a record below the
   partition's read offset, and records fetched before the seek would raise that offset
-  past the re-read, so :class:`ReadOffsets` holds it at the re-read's start until the
-  re-read arrives. If the re-read starts past the committed offset, no message is there
-  (a transaction marker, say) and the commit passes it.
+  past the re-read, so :class:`ReadOffsets` holds it until the commit has passed every
+  offset processed before the re-read. If the re-read starts past the committed offset,
+  no message is there (a transaction marker, say) and the commit passes it.
 * **Seeks in the consumer's thread.** aiokafka is not thread-safe, and Faust seeks from the
   worker's thread; with the rewind's many seeks per rebalance that once crashed a worker.
 
@@ -43,40 +44,61 @@ STALL_S = 5.0
 class ReadOffsets(defaultdict[Any, int | None]):
     """Faust's offset of the last record read per partition, which a re-read can hold.
 
-    ``hold(tp, start, limit)`` comes before a seek to ``start``. Records fetched before the
-    seek have offsets past ``limit`` (the first processed offset after ``start``), so they
-    do not move the read offset; the first record of the re-read (at most ``limit``)
-    releases it. Where that record is past ``start``, offsets from ``start`` up to it hold
-    no message.
+    Faust yields a record only at or past the read offset, and takes a jump past it as
+    offsets holding no message, which it may commit past. During a re-read, records
+    fetched before its seek (further on) and the re-read's own (from ``start``) arrive
+    interleaved, so no one read offset serves both: when it followed the records, each
+    record fetched before the seek made Faust drop the rest of the re-read, and a re-read
+    recovered one message per stall. So while held the offset reads as unknown: Faust
+    yields every record and infers no gaps, and the ledgers drop the repeats. The hold
+    ends when the commit passes ``until``, the last offset processed when the re-read
+    began (:meth:`Consumer._new_offset`); the read offset is then the highest one read.
+
+    Where the re-read's first record (at most ``limit``, the first processed offset after
+    ``start``) is past ``start``, offsets from ``start`` up to it hold no message.
     """
 
     def __init__(self) -> None:
         super().__init__(lambda: None)
-        self._held: dict[Any, tuple[int, int]] = {}
+        self._held: dict[Any, tuple[int, int, int]] = {}  # partition -> start, limit, until
+        self._started: set[Any] = set()  # held partitions whose re-read has arrived
         self.empty: dict[Any, range] = {}  # partition -> offsets found to hold no message
 
-    def hold(self, tp: Any, start: int, limit: int) -> None:
-        """Set the read offset to ``start`` (as Faust's seek does) and hold it there."""
+    def hold(self, tp: Any, start: int, limit: int, until: int) -> None:
         super().__setitem__(tp, start if start else None)
-        self._held[tp] = (start, limit)
+        self._held[tp] = (start, limit, until)
+        self._started.discard(tp)
+
+    def held_until(self, tp: Any) -> int | None:
+        held = self._held.get(tp)
+        return None if held is None else held[2]
 
     def release(self, tp: Any) -> None:
         self._held.pop(tp, None)
+        self._started.discard(tp)
+
+    def __getitem__(self, tp: Any) -> int | None:
+        if tp in self._held:
+            return None
+        return super().__getitem__(tp)
 
     def __setitem__(self, tp: Any, offset: int | None) -> None:
         held = self._held.get(tp)
         if held is not None and offset is not None:
-            start, limit = held
-            if offset > limit:  # fetched before the seek: read again after the re-read
-                return
-            del self._held[tp]
-            if offset > start:
-                self.empty[tp] = range(start, offset)
+            start, limit, _ = held
+            if tp not in self._started and offset <= limit:  # the re-read's first record
+                self._started.add(tp)
+                if offset > start:
+                    self.empty[tp] = range(start, offset)
+            highest = super().get(tp)
+            if highest is not None and highest > offset:
+                offset = highest
         super().__setitem__(tp, offset)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Faust seeks every partition after a rebalance: holds end there."""
         self._held.clear()
+        self._started.clear()
         super().update(*args, **kwargs)
 
     def pop(self, tp: Any, *default: Any) -> Any:
@@ -137,12 +159,23 @@ class Consumer(driver.Consumer):
 
         await thread.call_thread(seek_there)
 
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        """Faust takes a record past its read offset as proof that the offsets between
+        hold no message, and commits past them. After a seek its read offset is stale (the
+        seek runs in the consumer's thread, and records fetched before it are still being
+        handed out), so those offsets held unprocessed messages: it lost them, and the
+        offsets it added as processed repeated ones already acknowledged, after which its
+        commit advanced by one offset per commit. Offsets that truly hold no message (a
+        transaction marker) are found by the re-read instead."""
+
     def _new_offset(self, tp: Any) -> int | None:
         """The offset to commit for ``tp``; ``None`` while the message at the committed
-        offset is unprocessed. Offsets a re-read found empty count as processed; where
-        Faust knows of gaps in the partition its own logic decides."""
+        offset is unprocessed. Offsets a re-read found empty count as processed."""
         acked = self._acked[tp]
         committed = self._committed_offset[tp]
+        until = self._read_offset.held_until(tp)
+        if until is not None and committed is not None and committed > until:
+            self._read_offset.release(tp)  # the re-read is done
         empty = self._read_offset.empty.get(tp)
         if empty is not None and committed is not None and committed in empty:
             del self._read_offset.empty[tp]
@@ -150,7 +183,7 @@ class Consumer(driver.Consumer):
             acked.extend(missing)
             self._acked_index[tp].update(missing)
             acked.sort()
-        if acked and committed is not None and not self._gap[tp] and min(acked) > committed:
+        if acked and committed is not None and min(acked) > committed:
             self._waiting_since.setdefault(tp, time.monotonic())
             return None
         self._waiting_since.pop(tp, None)
@@ -180,5 +213,5 @@ class Consumer(driver.Consumer):
                 offset=offset,
             )
             # held before the seek: records fetched before it may be handled meanwhile
-            self._read_offset.hold(tp, offset, min(acked))
+            self._read_offset.hold(tp, offset, min(acked), max(acked))
             await self._seek(tp, offset)

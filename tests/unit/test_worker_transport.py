@@ -159,7 +159,7 @@ def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there(
             assert seeks == []  # a commit may wait a moment for the message in progress
             consumer._waiting_since[tp] = time.monotonic() - STALL_S
             await consumer._read_stalled_partitions_again()
-            assert consumer._read_offset[tp] == 93  # Faust reads from 93 on, as after a seek
+            assert _yields(consumer._read_offset, tp, 93)  # Faust reads from 93 on
             return seeks
         finally:
             consumer._thread.thread_loop.close()
@@ -167,19 +167,49 @@ def test_a_partition_waiting_at_an_unprocessed_message_is_read_again_from_there(
     assert asyncio.run(scenario()) == [(TP("incident-signals", 0), 93)]
 
 
+def _yields(offsets: ReadOffsets, tp: TP, offset: int) -> bool:
+    """Faust's test in ``_drain_messages``: a record below the read offset is dropped."""
+    read = offsets[tp]
+    return read is None or offset >= read
+
+
 def test_records_fetched_before_a_re_read_do_not_make_faust_drop_it() -> None:
-    # Faust drops a record below the read offset; records fetched before the seek (past the
-    # first processed offset, 95) must not raise it, the re-read's own records do
+    # 93 was never processed, 94..99 were: records fetched before the seek (past 93) and
+    # the re-read's own arrive interleaved, and none of the re-read may be dropped
     offsets = ReadOffsets()
     tp = TP("incident-signals", 0)
-    offsets[tp] = 97
-    offsets.hold(tp, 93, 95)
+    offsets[tp] = 99
+    offsets.hold(tp, 93, 94, 99)
     offsets[tp] = 98  # fetched before the seek, handled after it
-    assert offsets[tp] == 93
-    offsets[tp] = 93  # the re-read
-    offsets[tp] = 94
-    assert offsets[tp] == 94
+    assert _yields(offsets, tp, 93)
+    for offset in (93, 94):  # the re-read
+        offsets[tp] = offset
+    offsets[tp] = 99  # another record fetched before the seek
+    assert _yields(offsets, tp, 95)  # the rest of the re-read still goes through
+    assert offsets[tp] is None  # so Faust takes no jump in offsets for a gap
     assert tp not in offsets.empty
+
+
+def test_the_hold_ends_once_the_commit_passes_what_was_processed_before_the_re_read() -> None:
+    async def scenario() -> tuple[int | None, int | None]:
+        app, tp = _consumer_at(93, [94, 95, 96])
+        consumer = app.consumer
+        consumer._read_offset.hold(tp, 93, 94, 96)
+        for offset in (97, 93, 94):
+            consumer._read_offset[tp] = offset
+        try:
+            consumer._acked[tp] = [93, 94, 95, 96]
+            consumer._acked_index[tp] = {93, 94, 95, 96}
+            assert consumer._new_offset(tp) == 97
+            during = consumer._read_offset[tp]
+            consumer._committed_offset[tp] = 97
+            consumer._new_offset(tp)
+            return during, consumer._read_offset[tp]
+        finally:
+            consumer._thread.thread_loop.close()
+
+    # held until the commit is past 96; then the highest offset read, so repeats drop again
+    assert asyncio.run(scenario()) == (None, 97)
 
 
 def test_an_offset_the_re_read_finds_empty_is_committed_past() -> None:
@@ -190,7 +220,7 @@ def test_an_offset_the_re_read_finds_empty_is_committed_past() -> None:
         consumer = app.consumer
         try:
             assert consumer._new_offset(tp) is None
-            consumer._read_offset.hold(tp, 93, 94)
+            consumer._read_offset.hold(tp, 93, 94, 95)
             consumer._read_offset[tp] = 94  # the re-read's first record
             offset: int | None = consumer._new_offset(tp)
             return offset
@@ -214,3 +244,19 @@ def test_the_producer_settles_the_outbox_before_faust_commits() -> None:
 
     asyncio.run(scenario())
     assert settled == ["settled"]
+
+
+def test_a_record_past_the_read_offset_does_not_count_the_offsets_between_as_processed() -> None:
+    # after a seek Faust's read offset is stale: a record fetched before it (300) arrives
+    # while 94..299 are unprocessed, and Faust would commit past them as empty
+    async def scenario() -> int | None:
+        app, tp = _consumer_at(93, [300])
+        consumer = app.consumer
+        try:
+            await consumer._add_gap(tp, 94, 300)
+            offset: int | None = consumer._new_offset(tp)
+            return offset
+        finally:
+            consumer._thread.thread_loop.close()
+
+    assert asyncio.run(scenario()) is None
