@@ -23,8 +23,8 @@ Why this keeps the guarantees:
   per partition, so a key's last write in a changelog is the last one made.
 * A table's changelog is compacted and restored by key, so of several writes to one key
   within one flush only the last is sent; the ledgers of all batches since the last commit
-  go out together at the commit, so it takes one round trip, not one per batch (agents
-  wait for it: it holds the lock).
+  go out together at the commit, so it takes one round trip, not one per batch; the
+  agents wait only while they are handed to the producer, not for the acknowledgement.
 * What Faust's consumer loses track of in a rebalance, :mod:`streams.consumer` reads
   again; the ledgers drop what was already done.
 * The last record of each changelog partition goes in a record batch of its own. Faust
@@ -73,6 +73,7 @@ class Outbox:
         self._partitions: dict[str, list[int]] = {}
         self._changelog_topics: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._settle_lock = asyncio.Lock()  # one settle at a time: the ledgers in order
         self._filling = 1  # number of the group of records being put now
         self._acknowledged = 0  # last group the broker acknowledged
         self._settling: list[tuple[_Pending, list[Awaitable[Any]]]] = []
@@ -158,21 +159,32 @@ class Outbox:
         (:mod:`streams.transport`); so an event's offset is committed only when both what
         it produced and the ledger entries that say so are durable, while the agent goes
         on to its next batch after one round trip instead of two.
+
+        The ledgers are handed to the producer under the lock, which keeps each key's
+        writes in order, but their acknowledgement is awaited outside it, so the agents'
+        flushes go on meanwhile; only this method sends ledgers, one call at a time.
         """
         await self.flush()
-        async with self._lock:
-            settling, self._settling = self._settling, []
-            deferred, self._deferred = self._deferred, []
-            if not (settling or deferred):
-                return
-            producer = self._app.producer._ensure_producer()  # noqa: SLF001
-            for work, acknowledged in settling:
-                try:
-                    await asyncio.gather(*acknowledged)
-                except KafkaError:
-                    await self._send_until_acknowledged(producer, work)
-            if deferred:  # one round trip for all: a key's last write is the one sent
-                await self._send_until_acknowledged(producer, _merged(deferred))
+        async with self._settle_lock:
+            async with self._lock:
+                settling, self._settling = self._settling, []
+                deferred, self._deferred = self._deferred, []
+                if not (settling or deferred):
+                    return
+                producer = self._app.producer._ensure_producer()  # noqa: SLF001
+                for work, acknowledged in settling:
+                    try:
+                        await asyncio.gather(*acknowledged)
+                    except KafkaError:
+                        await self._send_until_acknowledged(producer, work)
+                # one round trip for all: a key's last write is the one sent
+                ledgers = _merged(deferred)
+                sent = await self._send(producer, ledgers) if ledgers else []
+            try:
+                await asyncio.gather(*sent)
+            except KafkaError:
+                async with self._lock:
+                    await self._send_until_acknowledged(producer, ledgers)
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
         """Retries while the broker does not acknowledge: Faust acknowledges the batch's

@@ -301,3 +301,39 @@ def test_it_holds_unsent_records_until_a_flush_takes_them(table: Any) -> None:
     assert box.holds_unsent()
     asyncio.run(box.flush())
     assert not box.holds_unsent()
+
+
+class SlowLedgerBroker(Broker):
+    """Acknowledges changelog batches only after a while, everything else at once."""
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        if not topic.endswith("-changelog"):
+            return await super().send_batch(batch, topic, partition=partition)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def acknowledge() -> None:
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+
+        loop.call_later(0.3, acknowledge)
+        return future
+
+
+def test_agents_flush_while_the_commit_waits_for_the_ledgers(table: Any) -> None:
+    # the commit's wait for the ledgers' acknowledgement held every agent's flush, which
+    # was a good part of the pipeline's p99
+    async def scenario() -> list[str]:
+        broker = SlowLedgerBroker()
+        box = Outbox(App(broker))
+        box.put_changelog(table, 0, "off_1", "sent")
+        await box.flush()
+        commit = asyncio.create_task(box.settle())
+        await asyncio.sleep(0.01)  # the ledgers are with the producer
+        box.put("psb.notifications.email", b"ntf_2", b"{}")
+        await asyncio.wait_for(box.flush(), timeout=0.2)
+        assert not commit.done()  # the commit still waits for the ledgers
+        await commit
+        return [topic for topic, _, _ in broker.log]
+
+    assert asyncio.run(scenario()) == ["psb.notifications.email", "outbox-test-ledger-changelog"]
