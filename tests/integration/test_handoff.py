@@ -234,7 +234,7 @@ def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restar
     app_id = f"many-{uuid.uuid4().hex[:8]}"
     reader = TopicReader(kafka, [topics.notifications(channel) for channel in Channel])
 
-    def accept_all() -> None:
+    def accept_all(offers: list[Notification]) -> None:
         responses = [
             SupportResponse(
                 offer_id=offer.offer_id,
@@ -255,14 +255,14 @@ def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restar
         produce(kafka, topics.incident_reports, [report(*refs)])
         reader.poll_until(lambda m: len(m) >= len(refs), timeout=60)
         offers = parsed(reader)
-        accept_all()  # six keys in three partitions: at least two share one
+        accept_all(offers)  # six keys in three partitions: at least two share one
         reader.poll_until(lambda m: len(m) >= 2 * len(refs), timeout=60)
     finally:
         worker.stop()  # at once: the commit at the stop writes the ledgers
 
     again = WorkerProcess(kafka, app_id, tmp_path).start()
     try:
-        accept_all()  # clicked again after the restart
+        accept_all(offers)  # clicked again after the restart
         again.wait_metric('psb_duplicates_suppressed_total{stage="handoff"}', len(refs))
         reader.drain(idle=2)
     finally:
