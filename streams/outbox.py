@@ -23,16 +23,16 @@ Why this keeps the guarantees:
   per partition, so a key's last write in a changelog is the last one made.
 * A table's changelog is compacted and restored by key, so of several writes to one key
   within one flush only the last is sent; the ledgers of all batches since the last commit
-  go out together at the commit, so it takes one round trip, not one per batch; the
-  agents wait only while they are handed to the producer, not for the acknowledgement.
+  go out together at the commit, to all partitions at once, so it takes one round trip,
+  not one per batch or partition; the agents' flushes go on meanwhile.
 * What Faust's consumer loses track of in a rebalance, :mod:`streams.consumer` reads
   again; the ledgers drop what was already done.
 * The last record of each changelog partition goes in a record batch of its own. Faust
   restores a table by reading its changelog up to the broker's high watermark, and the
   embedded broker (Tansu 0.6) reports that as the last batch's first offset + 1: records
   after the first in the last batch were never restored, so a restart forgot those
-  ledger entries and repeated their work. On Kafka it costs one more round trip per
-  changelog partition at a commit.
+  ledger entries and repeated their work. On Kafka it costs one more round trip at a
+  commit.
 
 Writes from callbacks that cannot wait (forgetting a person) are sent by a timer.
 """
@@ -160,30 +160,33 @@ class Outbox:
         it produced and the ledger entries that say so are durable, while the agent goes
         on to its next batch after one round trip instead of two.
 
-        The ledgers are handed to the producer under the lock, which keeps each key's
-        writes in order, but their acknowledgement is awaited outside it, so the agents'
-        flushes go on meanwhile; only this method sends ledgers, one call at a time.
+        The lock is held only to take what the flushes left; the agents' flushes go on
+        while the commit waits for the work tables and the ledgers (holding it stalled
+        every hop for up to a tenth of a second at each commit, most of the pipeline's
+        p99). Only this method sends ledgers, one call at a time, so each key's writes
+        stay in order; a work-table batch the broker refused is sent again under the
+        lock, behind the work handed over before it.
         """
         await self.flush()
         async with self._settle_lock:
             async with self._lock:
                 settling, self._settling = self._settling, []
                 deferred, self._deferred = self._deferred, []
-                if not (settling or deferred):
-                    return
-                producer = self._app.producer._ensure_producer()  # noqa: SLF001
-                for work, acknowledged in settling:
-                    try:
-                        await asyncio.gather(*acknowledged)
-                    except KafkaError:
+            if not (settling or deferred):
+                return
+            producer = self._app.producer._ensure_producer()  # noqa: SLF001
+            for work, acknowledged in settling:
+                try:
+                    await asyncio.gather(*acknowledged)
+                except KafkaError:
+                    async with self._lock:
                         await self._send_until_acknowledged(producer, work)
-                # one round trip for all: a key's last write is the one sent
-                ledgers = _merged(deferred)
-                sent = await self._send(producer, ledgers) if ledgers else []
-            try:
-                await asyncio.gather(*sent)
-            except KafkaError:
-                async with self._lock:
+            # one round trip for all: a key's last write is the one sent
+            ledgers = _merged(deferred)
+            if ledgers:
+                try:
+                    await asyncio.gather(*await self._send(producer, ledgers))
+                except KafkaError:
                     await self._send_until_acknowledged(producer, ledgers)
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
@@ -206,39 +209,54 @@ class Outbox:
                 await asyncio.sleep(delay)
 
     async def _send(self, producer: Any, pending: _Pending) -> list[Awaitable[Any]]:
+        """Hands ``pending`` to the producer: each partition's batches in order, all
+        partitions at once. aiokafka takes a partition's next batch only once the one
+        before it is acknowledged, so one partition after another cost a round trip for
+        every partition with a second batch (every changelog partition; see above)."""
+        groups = await self._by_partition(producer, pending)
+        if len(groups) == 1:
+            return await _hand_over(producer, *groups[0])
+        handed = await asyncio.gather(
+            *(_hand_over(producer, *group) for group in groups), return_exceptions=True
+        )
         acknowledged: list[Awaitable[Any]] = []
-        for (topic, partition), records in pending.items():
-            for number, batch in await self._batches(producer, topic, partition, records):
-                acknowledged.append(await producer.send_batch(batch, topic, partition=number))
+        for outcome in handed:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            acknowledged.extend(outcome)
         return acknowledged
 
-    async def _batches(
-        self,
-        producer: Any,
-        topic: str,
-        partition: int | None,
-        records: dict[object, tuple[bytes | None, bytes | None]],
-    ) -> list[tuple[int, Any]]:
-        by_partition: dict[int, list[tuple[bytes | None, bytes | None]]] = {}
-        partitions = await self._partitions_of(producer, topic) if partition is None else []
-        for key, value in records.values():
-            number = partition
-            if number is None:
-                number = _partitioner(key, partitions, partitions)
-            by_partition.setdefault(number, []).append((key, value))
-        tail_alone = topic in self._changelog_topics.values()
-        return [
-            (number, batch)
-            for number, group in by_partition.items()
-            for part in ([group[:-1], group[-1:]] if tail_alone and len(group) > 1 else [group])
-            for batch in _filled(producer, part)
-        ]
+    async def _by_partition(
+        self, producer: Any, pending: _Pending
+    ) -> list[tuple[str, int, list[Any]]]:
+        """``pending`` as record batches per topic partition, in the order put."""
+        records_of: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
+        for (topic, partition), records in pending.items():
+            partitions = await self._partitions_of(producer, topic) if partition is None else []
+            for key, value in records.values():
+                number = partition
+                if number is None:
+                    number = _partitioner(key, partitions, partitions)
+                records_of.setdefault((topic, number), []).append((key, value))
+        changelogs = self._changelog_topics.values()
+        groups = []
+        for (topic, number), group in records_of.items():
+            tail_alone = len(group) > 1 and topic in changelogs
+            parts = [group[:-1], group[-1:]] if tail_alone else [group]
+            groups.append((topic, number, [b for part in parts for b in _filled(producer, part)]))
+        return groups
 
     async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
         known = self._partitions.get(topic)
         if known is None:
             known = self._partitions[topic] = sorted(await producer.partitions_for(topic))
         return known
+
+
+async def _hand_over(
+    producer: Any, topic: str, partition: int, batches: list[Any]
+) -> list[Awaitable[Any]]:
+    return [await producer.send_batch(batch, topic, partition=partition) for batch in batches]
 
 
 def _filled(producer: Any, records: list[tuple[bytes | None, bytes | None]]) -> list[Any]:

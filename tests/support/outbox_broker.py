@@ -50,3 +50,35 @@ class Broker:
 class App:
     def __init__(self, broker: Broker) -> None:
         self.producer = type("Producer", (), {"_ensure_producer": lambda _: broker})()
+
+
+class OneBatchInFlightBroker(Broker):
+    """As aiokafka's producer: a partition's next batch is taken only once the one before
+    it is acknowledged, ``delay`` after it was taken. Notes how many partitions had a
+    batch in flight at once."""
+
+    def __init__(self, delay: float = 0.02) -> None:
+        super().__init__()
+        self.delay = delay
+        self.most_in_flight = 0
+        self._in_flight: set[tuple[str, int]] = set()
+        self._last: dict[tuple[str, int], asyncio.Future[None]] = {}
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> Any:
+        place = (topic, partition)
+        previous = self._last.get(place)
+        if previous is not None:
+            await previous
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._last[place] = future
+        self._in_flight.add(place)
+        self.most_in_flight = max(self.most_in_flight, len(self._in_flight))
+
+        def acknowledge() -> None:
+            self._in_flight.discard(place)
+            self.log.append((topic, partition, batch.records))
+            future.set_result(None)
+
+        loop.call_later(self.delay, acknowledge)
+        return future

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from streams import outbox as outbox_module
 from streams.outbox import Outbox
-from tests.support.outbox_broker import App, Batch, Broker
+from tests.support.outbox_broker import App, Batch, Broker, OneBatchInFlightBroker
 
 
 @pytest.fixture
@@ -329,3 +329,45 @@ def test_agents_flush_while_the_commit_waits_for_the_ledgers(table: Any) -> None
         return [topic for topic, _, _ in broker.log]
 
     assert asyncio.run(scenario()) == ["psb.notifications.email", "outbox-test-ledger-changelog"]
+
+
+def test_agents_flush_while_the_commit_waits_for_the_work_tables(table: Any) -> None:
+    # the commit held the lock while it waited for the work tables' acknowledgement, and
+    # every agent's flush with it
+    app = faust.App("outbox-test", broker="kafka://localhost:1", store="memory://")
+    pending = app.Table("pending", default=None, key_type=str, value_type=str)
+
+    async def scenario() -> None:
+        broker = SlowBroker(delay=0.3, slow=lambda topic: topic.endswith("pending-changelog"))
+        box = Outbox(App(broker))
+        box.work_table(pending)
+        box.put_changelog(pending, 0, "off_1", "waiting")
+        await box.flush()  # the work is with the producer, not yet acknowledged
+        commit = asyncio.create_task(box.settle())
+        await asyncio.sleep(0.01)
+        box.put("psb.notifications.email", b"ntf_2", b"{}")
+        await asyncio.wait_for(box.flush(), timeout=0.2)
+        assert not commit.done()  # the commit still waits for the work table
+        await commit
+
+    asyncio.run(scenario())
+
+
+def test_the_ledgers_of_a_commit_go_to_every_partition_at_once(table: Any) -> None:
+    # aiokafka takes a partition's second batch only after the first is acknowledged, and
+    # every changelog partition has two (the tail goes alone): handed over one partition
+    # after another, a commit took a round trip per partition while it held the agents
+    broker = OneBatchInFlightBroker()
+    box = Outbox(App(broker))
+    for number in range(6):
+        box.put_changelog(table, number % 3, f"off_{number}", "sent")
+    asyncio.run(box.settle())
+    assert broker.most_in_flight == 3
+    assert sorted((partition, batch) for _, partition, batch in broker.log) == [
+        (0, [(b'"off_0"', b'"sent"')]),
+        (0, [(b'"off_3"', b'"sent"')]),
+        (1, [(b'"off_1"', b'"sent"')]),
+        (1, [(b'"off_4"', b'"sent"')]),
+        (2, [(b'"off_2"', b'"sent"')]),
+        (2, [(b'"off_5"', b'"sent"')]),
+    ]
