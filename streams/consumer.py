@@ -23,6 +23,8 @@ The worker does not depend on those paths:
 * **Seeks in the consumer's thread.** aiokafka is not thread-safe, and Faust seeks from the
   worker's thread; with the rewind's many seeks per rebalance that once crashed a worker.
 
+It also stops fetching what Faust has paused (:meth:`Consumer.pause_partitions`).
+
 What is read twice the ledgers absorb: every agent sends its output before it records
 the ledger entry that vouches for it, so a repeat is dropped downstream, never lost.
 """
@@ -31,8 +33,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as driver
 
 from runtime.logging import get_logger
@@ -111,6 +116,38 @@ class Consumer(driver.Consumer):
         super().__init__(*args, **kwargs)
         self._read_offset: ReadOffsets = ReadOffsets()
         self._waiting_since: dict[Any, float] = {}  # partition -> when its commit stalled
+
+    def pause_partitions(self, tps: Iterable[Any]) -> None:
+        """Faust pauses a partition in its own books only, and aiokafka went on fetching
+        it: every table's changelog, paused once restored, was in every fetch request
+        (more partitions than the agents read, each costing the broker and the consumer
+        thread at every fetch, about 8 ms a hop at 100 reports/s on the embedded broker),
+        and the first records fetched of each were held in memory for good."""
+        paused = set(tps)
+        super().pause_partitions(paused)
+        self._fetching(paused, fetch=False)
+
+    def resume_partitions(self, tps: Iterable[Any]) -> None:
+        resumed = set(tps)
+        super().resume_partitions(resumed)
+        self._fetching(resumed, fetch=True)
+
+    def _fetching(self, tps: set[Any], *, fetch: bool) -> None:
+        """Pauses or resumes fetching ``tps`` in the consumer's thread (aiokafka is not
+        thread-safe), after what was asked before; partitions no longer assigned are
+        left alone."""
+        thread = self._thread
+
+        def there() -> None:
+            consumer = thread._consumer  # noqa: SLF001  # Faust's thread has no getter
+            if consumer is None:
+                return
+            assigned = consumer.assignment()
+            chosen = [TopicPartition(tp.topic, tp.partition) for tp in tps if tp in assigned]
+            (consumer.resume if fetch else consumer.pause)(*chosen)
+
+        with suppress(RuntimeError):  # its loop is closed: the worker is stopping
+            thread.thread_loop.call_soon_threadsafe(there)
 
     async def perform_seek(self) -> None:
         await super().perform_seek()

@@ -69,6 +69,51 @@ def test_seeks_run_in_the_consumer_thread_not_the_worker_thread() -> None:
     assert thread != threading.get_ident()
 
 
+class _Fetching:
+    """Stands in for aiokafka's consumer: what it fetches, and which thread told it."""
+
+    def __init__(self, assigned: set[TP]) -> None:
+        self.assigned = assigned
+        self.paused: set[TP] = set()
+        self.threads: set[int] = set()
+
+    def assignment(self) -> set[TP]:
+        return self.assigned
+
+    def pause(self, *tps: TP) -> None:
+        self.paused.update(tps)
+        self.threads.add(threading.get_ident())
+
+    def resume(self, *tps: TP) -> None:
+        self.paused.difference_update(tps)
+        self.threads.add(threading.get_ident())
+
+
+def test_partitions_faust_pauses_are_no_longer_fetched() -> None:
+    # Faust paused partitions in its own books only: aiokafka went on fetching every
+    # table's changelog in every request, which slowed each hop of the pipeline
+    consumer = _app().consumer
+    source, changelog = TP("incident-reports", 0), TP("transport-test-offers-made-changelog", 0)
+    fetching = _Fetching({source, changelog})
+    thread = consumer._thread
+    thread._consumer = fetching
+    loop = thread.thread_loop
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    try:
+        consumer.pause_partitions({source, changelog, TP("incident-reports", 1)})  # 1: revoked
+        consumer.resume_partitions({source})
+        told = threading.Event()
+        loop.call_soon_threadsafe(told.set)
+        assert told.wait(5)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()
+    assert fetching.paused == {changelog}
+    assert fetching.threads == {runner.ident}  # aiokafka is not thread-safe
+
+
 def test_after_an_assignment_each_agent_partition_is_read_again_from_before_its_commit() -> None:
     # Faust's consumer can commit past unprocessed messages during a rebalance; reading a
     # window again before the committed offset processes them (the ledgers drop repeats)
