@@ -21,7 +21,7 @@ from schemas import (
     SupportOffer,
     SupportResponse,
 )
-from streams import forget, web
+from streams import forget, heap, web
 from streams.agents import dispatch, handoff, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
@@ -127,6 +127,12 @@ def create_app(
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
     async def keep_directory() -> None:
         await directory.run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def freeze_startup_objects() -> None:
+        await directory.ready.wait()
+        await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
+        log.info("startup objects frozen", count=heap.freeze_what_startup_built())
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_supporters() -> None:
