@@ -184,10 +184,7 @@ class Outbox:
             # one round trip for all: a key's last write is the one sent
             ledgers = _merged(deferred)
             if ledgers:
-                try:
-                    await asyncio.gather(*await self._send(producer, ledgers))
-                except KafkaError:
-                    await self._send_until_acknowledged(producer, ledgers)
+                await self._send_until_acknowledged(producer, ledgers)
 
     async def _send_until_acknowledged(self, producer: Any, pending: _Pending) -> None:
         """Retries while the broker does not acknowledge: Faust acknowledges the batch's
