@@ -8,13 +8,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faust.types import TP
 from pydantic import SecretStr
 
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from streams.app import create_app
-from streams.consumer import STALL_S, ReadOffsets
+from streams.consumer import STALL_S, HandOver, ReadOffsets
 from streams.transport import App
 
 
@@ -112,6 +113,95 @@ def test_partitions_faust_pauses_are_no_longer_fetched() -> None:
         loop.close()
     assert fetching.paused == {changelog}
     assert fetching.threads == {runner.ident}  # aiokafka is not thread-safe
+
+
+def _tasks_started_by(step: Callable[[Any], Awaitable[None]]) -> int:
+    """Tasks started while ``step`` runs with a worker consumer of the running loop."""
+    started = 0
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        nonlocal started
+        started += 1
+        return asyncio.Task(coro, loop=loop)
+
+    async def scenario() -> None:
+        consumer = _app().consumer
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(counting)
+        try:
+            await step(consumer)
+        finally:
+            loop.set_task_factory(None)
+            consumer._thread.thread_loop.close()
+
+    asyncio.run(scenario())
+    return started
+
+
+def test_a_fetched_message_reaches_its_stream_without_a_task_of_its_own() -> None:
+    # Faust raced every message's hand-over against a suspended flow with four tasks: an
+    # eighth of a busy worker's event loop
+    handed_over: list[str] = []
+
+    async def hand_over() -> None:
+        handed_over.append("message")
+
+    async def fetch_loop_step(consumer: Any) -> None:
+        await consumer.wait_first(HandOver(hand_over()), consumer.suspend_flow.wait())
+
+    assert _tasks_started_by(fetch_loop_step) == 0
+    assert handed_over == ["message"]
+
+
+def test_a_rebalance_gets_in_between_two_messages_handed_over() -> None:
+    # handing a whole fetched batch over without turning the loop let reports fetched
+    # before a rebalance reach the new generation's streams, which skip them: the failover
+    # test lost offers
+    ran: list[str] = []
+
+    async def hand_over() -> None:
+        ran.append("message")
+
+    async def fetch_loop_step(consumer: Any) -> None:
+        asyncio.get_running_loop().call_soon(ran.append, "rebalance callback")
+        await consumer.wait_first(HandOver(hand_over()), consumer.suspend_flow.wait())
+        ran.append("next message")
+
+    _tasks_started_by(fetch_loop_step)
+    assert ran == ["message", "rebalance callback", "next message"]
+
+
+def test_a_hand_over_that_has_to_wait_still_gives_way_to_a_suspended_flow() -> None:
+    # during a rebalance Faust suspends the flow; a hand-over stuck waiting must not hold
+    # up the fetch loop, as with Faust's own race
+    stopped_waiting: list[bool] = []
+
+    async def hand_over_stuck() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped_waiting.append(True)
+
+    async def fetch_loop_step(consumer: Any) -> None:
+        asyncio.get_running_loop().call_later(0.05, consumer.suspend_flow.set)
+        results = await asyncio.wait_for(
+            consumer.wait_first(HandOver(hand_over_stuck()), consumer.suspend_flow.wait()), 5
+        )
+        assert not results.stopped
+        await asyncio.sleep(0)  # the losing hand-over's cancellation runs
+
+    assert _tasks_started_by(fetch_loop_step) > 0
+    assert stopped_waiting == [True]
+
+
+def test_the_consumer_hands_each_message_over_through_the_task_free_path() -> None:
+    consumer = _app().consumer
+    try:
+        hand_over = consumer.callback(object())
+        assert isinstance(hand_over, HandOver)
+        hand_over.coro.close()  # not run: Faust's on_message needs a subscribed stream
+    finally:
+        consumer._thread.thread_loop.close()
 
 
 def test_after_an_assignment_each_agent_partition_is_read_again_from_before_its_commit() -> None:
