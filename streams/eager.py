@@ -47,9 +47,9 @@ class Resumed(Generic[T]):
     def as_task(self) -> asyncio.Task[T]:
         """The rest as a task; cancelled before it first runs, it cancels the coroutine.
 
-        Without that, a coroutine waiting for a lock stayed that lock's waiter for good:
-        the lock's next release woke it, nobody ran it, and every later taker of the lock
-        waited for ever (a worker's fetch loop stopped in the failover test).
+        Without that, a coroutine waiting for a lock stays that lock's waiter for good: the
+        lock's next release wakes it, nobody runs it, and every later taker of the lock
+        waits for ever (``tests/unit/test_eager.py`` shows it).
         """
         task = asyncio.ensure_future(self)
         task.add_done_callback(self._cancel_unless_started)
