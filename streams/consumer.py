@@ -143,10 +143,10 @@ class Consumer(driver.Consumer):
         it raced never started. One that waits is raced from where it stopped.
 
         The loop still turns once per message. Without that, up to a hundred messages of a
-        fetched batch went through before a rebalance's callbacks could run: reports fetched
-        before the rebalance reached the streams of the new generation, which skip and
-        acknowledge them, and the failover test lost offers in six runs of thirteen (none
-        in ten since)."""
+        fetched batch went through before a rebalance's callbacks could run, and the
+        failover test lost offers in six runs of thirteen (none in ten since): most likely
+        reports fetched before the rebalance reached the new generation's streams, which
+        skip and acknowledge them."""
         hand_over = coros[0].coro if coros and isinstance(coros[0], HandOver) else None
         if not isinstance(hand_over, Coroutine):
             return await super().wait_first(*coros, timeout=timeout)
