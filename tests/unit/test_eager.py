@@ -89,7 +89,7 @@ def test_an_error_after_the_wait_reaches_whoever_awaits_the_rest() -> None:
 def test_a_rest_cancelled_before_it_runs_leaves_no_lock_waiter_behind() -> None:
     # a race's loser can be cancelled before its first step; the hand-over, stopped in
     # the line for a lock, stayed there: the lock's next release woke nobody, and the next
-    # taker waited for ever (a worker's fetch loop stopped in the failover test)
+    # taker waited for ever
     async def scenario() -> None:
         lock = asyncio.Lock()
         await lock.acquire()

@@ -154,9 +154,8 @@ def test_a_fetched_message_reaches_its_stream_without_a_task_of_its_own() -> Non
 
 
 def test_a_rebalance_gets_in_between_two_messages_handed_over() -> None:
-    # handing a whole fetched batch over without turning the loop let reports fetched
-    # before a rebalance reach the new generation's streams, which skip them: the failover
-    # test lost offers
+    # handing up to a hundred fetched messages over without turning the loop kept a
+    # rebalance's callbacks waiting behind them, and the failover test lost offers
     ran: list[str] = []
 
     async def hand_over() -> None:
