@@ -23,6 +23,7 @@ from schemas import (
 )
 from streams import forget, heap, web
 from streams.agents import dispatch, handoff, minimize, offers
+from streams.batching import LingeringStream
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
@@ -86,6 +87,7 @@ def create_app(
         # watermark as the last record batch's first offset + 1; see streams.outbox).
         recovery_consistency_check=False,
         Topic=DeadLetteringTopic,
+        Stream=LingeringStream,
     )
     policy_settings = policy or PolicySettings()
     outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
