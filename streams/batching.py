@@ -59,16 +59,15 @@ class LingeringStream(faust.Stream[Any]):
                 await self.crash(exc)
             return value
 
+        linger = want_seconds(within)
         self.enable_acks = False  # events are acknowledged once their batch is handled
         self.add_processor(add_to_buffer)
         self._enable_passive(aiter(self.channel))  # type: ignore[arg-type]  # as Faust does
         try:
             while not self.should_stop:
-                if await self.wait_for_stopped(started):
+                if await self.wait_for_stopped(started):  # set with the batch's first record
                     break
-                await self.wait_for_stopped(full, timeout=want_seconds(within))
-                if not buffer:
-                    continue
+                await self.wait_for_stopped(full, timeout=linger)
                 consuming = self.loop.create_future()
                 try:
                     yield list(events)
