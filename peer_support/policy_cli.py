@@ -8,23 +8,25 @@ from typing import Annotated
 
 import typer
 
+from peer_support.exits import EXIT_INPUT, fail
 from peer_support.simulate import read_directory, render, simulate
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.policy.model import format_duration
 
 policy_app = typer.Typer(help="Check and try out a policy file.", no_args_is_help=True)
 
-EXIT_INVALID = 2
-
 
 def load_or_exit(file: Path) -> Policy:
+    """The policy, or exit 2 with one line per problem: its line and key, never the file's
+    content (a file that is not UTF-8 is named, not quoted)."""
     try:
         return load_policy(file)
     except PolicyError as exc:
         for problem in exc.problems:
             typer.echo(problem.render(exc.source), err=True)
-        typer.echo(f"{len(exc.problems)} problem(s); the policy was not accepted", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
+        if len(exc.problems) > 1:
+            typer.echo(f"{len(exc.problems)} problem(s); the policy was not accepted", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
 
 
 @policy_app.command("check")
@@ -67,7 +69,11 @@ def simulate_command(
     policy = load_or_exit(file)
     profiles = None
     if directory is not None:
-        profiles, invalid = read_directory(directory.read_text(encoding="utf-8").splitlines())
+        try:
+            rows = directory.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            fail(f"cannot read {directory}: it must be a readable UTF-8 file")
+        profiles, invalid = read_directory(rows)
         if invalid:
             typer.echo(f"note: {invalid} directory line(s) were not valid profiles", err=True)
     with reports.open("rb") as lines:

@@ -1,20 +1,26 @@
-"""JSON logs through structlog, with two processors that keep report content out.
+"""JSON logs through structlog, with processors that keep report content out.
 
 * :func:`allow_listed_fields` drops every key not in :data:`ALLOWED_FIELDS`, so a value can
   only reach the log under a name someone decided is safe.
-* :func:`safe_exception` renders an exception as its type and stack frames; the message is
-  kept only for types whose messages are known to be free of input (our own errors, OS and
-  network errors). A pydantic or JSON error message, which quotes its input, never appears.
+* :func:`safe_exception` renders an exception as its type and stack frames. Only a
+  :class:`BoundaryError` keeps its message (built from a field path and a reason code); an
+  ``OSError`` keeps its ``strerror``, never the file name. A pydantic, JSON or YAML error
+  message, which quotes its input, never appears.
+* :func:`foreign_message` keeps a library's format string and drops its arguments: mode logs
+  ``"Crashed reason=%r"`` with an exception whose text once held a whole policy file.
 
-Third-party libraries (Faust, aiokafka, librdkafka callbacks) log through the standard
-``logging`` module; their records pass through the same processors.
+Third-party libraries (Faust, mode, aiokafka, aiohttp) log through the standard ``logging``
+module, and so do captured warnings and uncaught exceptions; all pass the same processors.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
+import warnings
+from types import TracebackType
 from typing import IO, Any, Final
 
 import structlog
@@ -65,12 +71,8 @@ ALLOWED_FIELDS: Final = frozenset(
     }
 )
 
-SAFE_MESSAGE_TYPES: tuple[type[BaseException], ...] = (
-    BoundaryError,
-    OSError,
-    TimeoutError,
-    ConnectionError,
-)
+MESSAGE_WITHHELD: Final = "message withheld"
+MAX_MESSAGE_CHARS: Final = 200
 
 NOISY_LOGGERS: Final = (
     "faust",
@@ -105,6 +107,14 @@ def _frames(exc: BaseException) -> list[str]:
     ]
 
 
+def _safe_message(exc: BaseException) -> str | None:
+    if isinstance(exc, BoundaryError):
+        return str(exc)
+    if isinstance(exc, OSError) and isinstance(exc.strerror, str):
+        return exc.strerror
+    return None
+
+
 def safe_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     exc_info = event_dict.pop("exc_info", None)
     exc: BaseException | None = None
@@ -117,14 +127,55 @@ def safe_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
     if exc is None:
         return event_dict
     event_dict["exception"] = type(exc).__qualname__
-    if isinstance(exc, SAFE_MESSAGE_TYPES):
-        event_dict["exception_message"] = str(exc)
+    message = _safe_message(exc)
+    if message is not None:
+        event_dict["exception_message"] = message
     event_dict["stack"] = _frames(exc)
     return event_dict
 
 
+def _foreign_event(record: logging.LogRecord) -> str:
+    if not isinstance(record.msg, str):
+        return MESSAGE_WITHHELD
+    # Only the first line: texts built before logging (asyncio's "Task exception was never
+    # retrieved") put the reprs of their objects on the lines after it.
+    line = record.msg.split("\n", 1)[0]
+    if record.name.startswith("asyncio"):  # "Exception in callback <repr of its arguments>"
+        line = re.split(r"[<(]", line, maxsplit=1)[0].rstrip()
+    return line[:MAX_MESSAGE_CHARS]
+
+
+def foreign_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """A standard-library record's ``event`` is its format string, never the message
+    rendered with its arguments."""
+    record = event_dict.get("_record")
+    if isinstance(record, logging.LogRecord):
+        event_dict["event"] = _foreign_event(record)
+    event_dict.pop("stack_info", None)
+    return event_dict
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: IO[str] | None = None,
+    line: str | None = None,
+) -> None:
+    """Replaces ``warnings.showwarning``, which prints the warning's text (a pydantic
+    serializer warning quotes the value)."""
+    get_logger("warnings").warning("warning", kind=category.__name__, path=f"{filename}:{lineno}")
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """Replaces Python's own traceback print, which shows the exception's message."""
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
 def configure(level: str = "info", stream: IO[str] | None = None) -> None:
-    """Install JSON logging for this process (structlog and the standard library)."""
+    """Install JSON logging for this process (structlog, the standard library, warnings and
+    uncaught exceptions)."""
     numeric = logging.getLevelName(level.upper())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -141,7 +192,8 @@ def configure(level: str = "info", stream: IO[str] | None = None) -> None:
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        foreign_pre_chain=[foreign_message, *shared],
+        use_get_message=False,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.JSONRenderer(sort_keys=False),
@@ -154,6 +206,9 @@ def configure(level: str = "info", stream: IO[str] | None = None) -> None:
     root.setLevel(numeric)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    warnings.showwarning = _log_warning
+    logging.raiseExceptions = False  # else a failed record is printed with its arguments
+    sys.excepthook = _log_uncaught
 
 
 def get_logger(component: str) -> Any:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from schemas.policy.load import PolicyError, Problem, load_policy, parse_policy
+from schemas.policy.load import (
+    PolicyError,
+    Problem,
+    load_policy,
+    parse_policy,
+    read_policy_text,
+)
 from schemas.policy.model import (
     CodeFilter,
     Localized,
@@ -56,4 +62,5 @@ __all__ = [
     "load_policy",
     "load_policy_or_default",
     "parse_policy",
+    "read_policy_text",
 ]

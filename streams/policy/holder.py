@@ -2,8 +2,9 @@
 
 The file is mounted from a ConfigMap in Kubernetes, which swaps a symlink rather than
 writing the file in place, so the holder compares the content's digest instead of relying
-on file-system events. An invalid new version is refused with a log line naming each
-problem, and the version in force stays.
+on file-system events. A new version that cannot be decoded or is invalid is refused with
+one log line naming each problem (line and message, never the content), and the version
+in force stays.
 """
 
 from __future__ import annotations
@@ -13,29 +14,35 @@ from pathlib import Path
 
 from runtime.logging import get_logger
 from schemas.policy import Policy, PolicyError, default_policy_text, parse_policy
+from schemas.policy.load import decode_policy, read_policy_bytes
 
 log = get_logger("policy")
 
 
 class PolicyHolder:
     def __init__(self, path: Path | None) -> None:
+        """Raises :class:`PolicyError` when the file cannot be read, decoded or accepted."""
         self.path = path
-        text = default_policy_text() if path is None else path.read_text(encoding="utf-8")
-        self.current: Policy = parse_policy(text, str(path or "default policy"))
-        self._digest = self._hash(text)
+        data = default_policy_text().encode() if path is None else read_policy_bytes(path)
+        self.current: Policy = self._parse(data)
+        self._digest = self._hash(data)
         self._refused: str | None = None
         log.info("policy in force", policy_version=self.current.version)
 
     @staticmethod
-    def _hash(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()
+    def _hash(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def _parse(self, data: bytes) -> Policy:
+        source = str(self.path or "default policy")
+        return parse_policy(decode_policy(data, source), source)
 
     def reload_if_changed(self) -> bool:
         """Switch to the file's current content if it changed and is valid."""
         if self.path is None:
             return False
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except OSError as exc:
             log.warning(
                 "policy file unreadable, keeping the policy in force",
@@ -43,11 +50,11 @@ class PolicyHolder:
                 exception=type(exc).__name__,
             )
             return False
-        digest = self._hash(text)
+        digest = self._hash(data)
         if digest in (self._digest, self._refused):
             return False
         try:
-            policy = parse_policy(text, str(self.path))
+            policy = self._parse(data)
         except PolicyError as exc:
             self._refused = digest
             log.error(

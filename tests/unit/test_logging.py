@@ -1,15 +1,26 @@
-"""The JSON log refuses fields it does not know and exception messages that may quote input."""
+"""The JSON log refuses fields it does not know, exception messages that may quote input, and
+the arguments of any library's log record."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import random
+import string
+import sys
+import warnings
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from runtime.logging import configure, get_logger
+from runtime.logging import MAX_MESSAGE_CHARS, MESSAGE_WITHHELD, configure, get_logger
+from schemas.boundary import BoundaryError
+from schemas.dead_letter import Reason
+
+
+def marker() -> str:
+    return "MRK" + "".join(random.choices(string.ascii_uppercase, k=12))
 
 
 @pytest.fixture
@@ -46,11 +57,100 @@ def test_exception_messages_that_may_quote_input_are_not_logged(log_output: io.S
     assert "Testpasient" not in log_output.getvalue()
 
 
-def test_standard_library_records_are_json_too(log_output: io.StringIO) -> None:
+def test_a_library_record_keeps_its_format_string_never_its_arguments(
+    log_output: io.StringIO,
+) -> None:
+    secret = marker()
+    logging.getLogger("mode.services").error("[^Worker]: Crashed reason=%r", ValueError(secret))
+    logging.getLogger("aiohttp.server").warning("bad header %s: %d", secret, 3)
+    first, second = lines(log_output)
+    assert first["event"] == "[^Worker]: Crashed reason=%r"
+    assert first["logger"] == "mode.services"
+    assert second["event"] == "bad header %s: %d"
+    assert secret not in log_output.getvalue()
+
+
+def test_a_library_record_that_is_not_text_or_too_long_is_cut(log_output: io.StringIO) -> None:
+    secret = marker()
+    logging.getLogger("faust").error(ValueError(secret))
+    logging.getLogger("faust").error("x" * 1000)
+    logging.getLogger("asyncio").error(f"Task exception was never retrieved\nfuture: <{secret}>")
+    logging.getLogger("asyncio").error(f"Exception in callback Handle._run({secret!r})")
+    not_text, long, task, callback = lines(log_output)
+    assert not_text["event"] == MESSAGE_WITHHELD
+    assert long["event"] == "x" * MAX_MESSAGE_CHARS
+    assert task["event"] == "Task exception was never retrieved"
+    assert callback["event"] == "Exception in callback Handle._run"
+    assert secret not in log_output.getvalue()
+
+
+def test_a_library_exception_shows_its_type_and_frames_never_its_text(
+    log_output: io.StringIO,
+) -> None:
+    secret = marker()
     try:
-        raise ConnectionError("broker 127.0.0.1:9092 refused")
-    except ConnectionError:
-        logging.getLogger("aiokafka.conn").error("connect failed", exc_info=True)
+        raise RuntimeError(f"agent failed on {secret}")
+    except RuntimeError:
+        logging.getLogger("faust.agents").exception("Agent error: %r", secret, stack_info=True)
     (record,) = lines(log_output)
-    assert record["logger"] == "aiokafka.conn"
-    assert record["exception_message"] == "broker 127.0.0.1:9092 refused"
+    assert record["exception"] == "RuntimeError"
+    assert "exception_message" not in record
+    stack = record["stack"]
+    assert isinstance(stack, list) and any("test_logging.py" in frame for frame in stack)
+    assert "dropped_fields" not in record  # stack_info is not a field to count
+    assert secret not in log_output.getvalue()
+
+
+def test_an_os_error_keeps_its_reason_never_its_file_name(log_output: io.StringIO) -> None:
+    secret = marker()
+    try:
+        open(f"/nonexistent/{secret}.yaml")  # noqa: SIM115
+    except OSError:
+        logging.getLogger("aiokafka.conn").error("open failed", exc_info=True)
+    try:
+        raise ConnectionError(f"broker {secret} refused")
+    except ConnectionError:
+        get_logger("t").exception("connect failed")
+    opened, connected = lines(log_output)
+    assert opened["exception"] == "FileNotFoundError"
+    assert opened["exception_message"] == "No such file or directory"
+    assert connected["exception"] == "ConnectionError"
+    assert "exception_message" not in connected
+    assert secret not in log_output.getvalue()
+
+
+def test_a_boundary_error_keeps_its_message(log_output: io.StringIO) -> None:
+    reason = next(iter(Reason))
+    try:
+        raise BoundaryError(reason, "event.code")
+    except BoundaryError as exc:
+        message = str(exc)
+        get_logger("t").exception("refused")
+    (record,) = lines(log_output)
+    assert record["exception_message"] == message
+
+
+def test_a_captured_warning_shows_its_category_and_place_never_its_text(
+    log_output: io.StringIO,
+) -> None:
+    secret = marker()
+    warnings.showwarning(f"value {secret!r} serialized", UserWarning, "/app/x.py", 7)
+    (record,) = lines(log_output)
+    assert record["event"] == "warning"
+    assert record["kind"] == "UserWarning"
+    assert record["path"] == "/app/x.py:7"
+    assert secret not in log_output.getvalue()
+
+
+def test_an_uncaught_exception_is_one_json_line_without_its_text(
+    log_output: io.StringIO,
+) -> None:
+    secret = marker()
+    try:
+        raise KeyError(secret)
+    except KeyError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    (record,) = lines(log_output)
+    assert record["event"] == "uncaught exception"
+    assert record["exception"] == "KeyError"
+    assert secret not in log_output.getvalue()

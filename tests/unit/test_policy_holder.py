@@ -1,14 +1,19 @@
-"""Hot reload: a valid new policy file takes effect; an invalid one is refused and the old
-policy stays in force, with a log line that names the problem."""
+"""Hot reload: a valid new policy file takes effect; an invalid or undecodable one is refused
+and the old policy stays in force, with a log line that names the problem, never its text."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import random
+import string
 from pathlib import Path
 
+import pytest
+
 from runtime.logging import configure
-from schemas.policy import default_policy_text
+from schemas.policy import PolicyError, default_policy_text
 from streams.policy.holder import PolicyHolder
 
 
@@ -41,3 +46,37 @@ def test_valid_change_takes_effect_invalid_change_is_refused(tmp_path: Path) -> 
     path.unlink()
     assert not holder.reload_if_changed()
     assert holder.current.version == "v2"
+
+
+def marker() -> str:
+    return "MRK" + "".join(random.choices(string.ascii_uppercase, k=12))
+
+
+def test_an_undecodable_change_is_refused_by_line_never_quoted(tmp_path: Path) -> None:
+    log = io.StringIO()
+    configure("info", log)
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(codecs.BOM_UTF16_LE + default_policy_text().encode("utf-16-le"))
+    holder = PolicyHolder(path)
+    secret = marker()
+    path.write_bytes(f"version: v3\nowner: æøå {secret}\n".encode("latin-1"))
+
+    assert not holder.reload_if_changed()
+    assert not holder.reload_if_changed()  # logged once
+    assert holder.current.version == "default-2026-11"
+    refused = [r for r in map(json.loads, log.getvalue().splitlines()) if r["level"] == "error"]
+    assert [r["problems"] for r in refused] == [
+        [f"{path}:2: $: the file is not UTF-8 text; save the file as UTF-8"]
+    ]
+    assert secret not in log.getvalue()
+
+
+def test_a_policy_that_cannot_be_read_at_start_is_a_policy_error(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    secret = marker()
+    path.write_text(f"version: v1\nowner: *{secret}\n")
+    with pytest.raises(PolicyError) as caught:
+        PolicyHolder(path)
+    assert str(caught.value) == f"{path}:2: $: not valid YAML: found undefined alias '...'"
+    with pytest.raises(PolicyError):
+        PolicyHolder(tmp_path / "absent.yaml")
