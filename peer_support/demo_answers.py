@@ -93,7 +93,7 @@ def answer_some(
         for notification, answer in zip(offers, CHOICES, strict=False):
             claim = AnswerClaim(
                 offer_id=notification.offer_id,
-                staff_ref=notification.recipient_ref,
+                person=notification.recipient_ref,
                 answer=answer,
                 language=notification.language,
             )

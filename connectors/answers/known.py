@@ -29,7 +29,7 @@ log = get_logger("answers")
 
 class KnownAnswers:
     def __init__(self) -> None:
-        self.offers: dict[str, str] = {}  # offer id -> staff reference
+        self.offers: dict[str, str] = {}  # offer id -> the person (staff pseudonym)
         self.answered: set[tuple[str, Answer]] = set()
         self.ready = asyncio.Event()
 
@@ -48,7 +48,7 @@ class KnownAnswers:
         try:
             if topic == topics.support_offers:
                 offer = SupportOffer.model_validate_json(value)
-                self.offers[offer.offer_id] = offer.staff_ref
+                self.offers[offer.offer_id] = offer.person
             else:
                 self.record(SupportResponse.model_validate_json(value))
         except ValidationError:

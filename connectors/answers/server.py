@@ -3,9 +3,9 @@
 ``GET /a/{token}`` only shows the choice and a button: link-preview bots and mail scanners
 fetch links, so a GET never records anything. ``POST /a/{token}`` (the button) verifies the
 token, checks that it names a known offer of the person it was made for, records one
-``SupportResponse`` on ``support-responses`` (keyed by staff reference, idempotent producer,
-acks from every in-sync replica) and confirms in the person's language. The same answer to
-the same offer is recorded once, however often the button is pressed (see
+``SupportResponse`` on ``support-responses`` (keyed by the person's pseudonym, idempotent
+producer, acks from every in-sync replica) and confirms in the person's language. The same
+answer to the same offer is recorded once, however often the button is pressed (see
 :mod:`connectors.answers.known`). Expired, forged and mismatched links get a friendly page
 and no event.
 """
@@ -78,7 +78,7 @@ def judge(token: str, tokens: AnswerTokens, known: KnownAnswers) -> Verdict:
         return Verdict(Outcome.EXPIRED if exc.reason == "expired" else Outcome.INVALID)
     if not known.ready.is_set():
         return Verdict(Outcome.UNAVAILABLE, claim)
-    if known.owner(claim.offer_id) != claim.staff_ref:
+    if known.owner(claim.offer_id) != claim.person:
         return Verdict(Outcome.WRONG_OFFER, claim)
     if known.is_recorded(claim.offer_id, claim.answer):
         return Verdict(Outcome.REPEAT, claim)
@@ -187,7 +187,7 @@ class AnswersEndpoint:
     async def _record(self, claim: AnswerClaim) -> bool:
         response = SupportResponse(
             offer_id=claim.offer_id,
-            staff_ref=claim.staff_ref,
+            person=claim.person,
             answer=claim.answer,
             answered_at=utc_now(),
         )
@@ -199,7 +199,7 @@ class AnswersEndpoint:
 
         self._producer.produce(
             self.topics.support_responses,
-            key=response.staff_ref,
+            key=response.person,
             value=response.model_dump_json(),
             on_delivery=delivered,
         )

@@ -3,30 +3,35 @@ is opened or confirmed; forged, expired and mismatched links record nothing."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from connectors.answers.tokens import AnswerClaim, AnswersSettings, AnswerTokens
+from runtime.clock import utc_now
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Language, StaffRole, SupportOffer, SupportResponse
-from schemas.boundary import derive_id
+from schemas.boundary import PseudonymKey, derive_id, pseudonymize_staff
 from tests.support.answers import TEST_LINK_SECRET, AnswersProcess
 from tests.support.kafka import TopicReader, produce
 
 NOW = datetime.now(UTC)
+KEY = PseudonymKey(b"test-only-pseudonym-key-0123456789abcdef")
 
 
-def offer(staff_ref: str) -> SupportOffer:
+def person(employee: str) -> str:
+    return pseudonymize_staff(KEY, employee)
+
+
+def offer(employee: str) -> SupportOffer:
     return SupportOffer(
-        offer_id=derive_id("off", staff_ref, NOW.isoformat()),
+        offer_id=derive_id(KEY, "off", person(employee), NOW.isoformat()),
         incident="inc_" + "a" * 32,
-        staff_ref=staff_ref,
+        person=person(employee),
         role=StaffRole.REPORTER,
         reported_at=NOW,
         created_at=NOW,
@@ -35,15 +40,20 @@ def offer(staff_ref: str) -> SupportOffer:
     )
 
 
-def signer(secret: str = TEST_LINK_SECRET) -> AnswerTokens:
-    return AnswerTokens(AnswersSettings(secret=SecretStr(secret)))
+def sealer(secret: str = TEST_LINK_SECRET, clock: Callable[[], datetime] = utc_now) -> AnswerTokens:
+    return AnswerTokens(AnswersSettings(secret=SecretStr(secret)), clock=clock)
 
 
-def token(made: SupportOffer, answer: Answer, language: Language = Language.NN, **kw: str) -> str:
+def token(
+    made: SupportOffer,
+    answer: Answer,
+    language: Language = Language.NN,
+    tokens: AnswerTokens | None = None,
+) -> str:
     claim = AnswerClaim(
-        offer_id=made.offer_id, staff_ref=made.staff_ref, answer=answer, language=language
+        offer_id=made.offer_id, person=made.person, answer=answer, language=language
     )
-    return signer(**kw).sign(claim)
+    return (tokens or sealer()).seal(claim)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +62,9 @@ def setup(
 ) -> Iterator[tuple[KafkaSettings, AnswersProcess, Path]]:
     kafka = kafka_factory()
     topics = Topics(kafka.topic_prefix)
-    for ref in ("ANS-1", "ANS-2", "ANS-3"):
-        made = offer(ref)
-        produce(kafka, topics.support_offers, [made.model_dump_json()], key=ref)
+    for employee in ("ANS-1", "ANS-2", "ANS-3"):
+        made = offer(employee)
+        produce(kafka, topics.support_offers, [made.model_dump_json()], key=made.person)
     workdir = tmp_path_factory.mktemp("answers")
     endpoint = AnswersProcess(kafka, workdir).start()
     yield kafka, endpoint, workdir
@@ -90,8 +100,8 @@ def test_a_link_records_one_answer_however_often_it_is_opened_and_confirmed(
     assert all("alt registrert" in page for _, page in outcomes[1:])
 
     recorded = responses(kafka)
-    assert [(r.offer_id, r.staff_ref, r.answer) for r in recorded] == [
-        (made.offer_id, "ANS-1", Answer.ACCEPT)
+    assert [(r.offer_id, r.person, r.answer) for r in recorded] == [
+        (made.offer_id, person("ANS-1"), Answer.ACCEPT)
     ]
 
     # another replica, or the endpoint after a restart, knows the answer from the topic
@@ -121,37 +131,39 @@ def test_another_answer_to_the_same_offer_is_its_own_record(
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_forged_expired_and_mismatched_links_get_a_friendly_page_and_record_nothing(
-    setup: tuple[KafkaSettings, AnswersProcess, Path],
-    method: str,
-    monkeypatch: pytest.MonkeyPatch,
+    setup: tuple[KafkaSettings, AnswersProcess, Path], method: str
 ) -> None:
     kafka, endpoint, _ = setup
     made = offer("ANS-3")
     before = len(responses(kafka, idle=0.5))
-    forged = token(made, Answer.ACCEPT, secret="another-key-that-is-long-enough-0123456789")
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() - 31 * 86_400)
-    expired = token(made, Answer.ACCEPT, Language.EN)
-    monkeypatch.setattr(time, "time", real)
-    unknown_offer = signer().sign(
+    forged = token(made, Answer.ACCEPT, tokens=sealer("another-key-that-is-long-enough-0123456789"))
+    a_month_ago = sealer(clock=lambda: utc_now() - timedelta(days=31))
+    expired = token(made, Answer.ACCEPT, Language.EN, tokens=a_month_ago)
+    unknown_offer = sealer().seal(
         AnswerClaim(
-            offer_id=derive_id("off", "nobody"),
-            staff_ref="ANS-3",
+            offer_id=derive_id(KEY, "off", "nobody"),
+            person=person("ANS-3"),
             answer=Answer.ACCEPT,
             language=Language.NB,
         )
     )
-    someone_elses = signer().sign(  # a real offer, but made for ANS-1
+    someone_elses = sealer().seal(  # a real offer, but made for ANS-1
         AnswerClaim(
             offer_id=offer("ANS-1").offer_id,
-            staff_ref="ANS-3",
+            person=person("ANS-3"),
             answer=Answer.NOT_NOW,
             language=Language.NB,
         )
     )
+    genuine = token(made, Answer.ACCEPT)
+    tampered = genuine[:40] + ("A" if genuine[40] != "A" else "B") + genuine[41:]
     cases = {
         forged: (400, "Vi kjenner ikke igjen denne lenken"),
         forged[:-3] + "xyz": (400, "Vi kjenner ikke igjen denne lenken"),
+        genuine[:-1]: (400, "Vi kjenner ikke igjen denne lenken"),
+        tampered: (400, "Vi kjenner ikke igjen denne lenken"),
+        "%2e%2e": (400, "Vi kjenner ikke igjen denne lenken"),
+        "A" * 3000: (400, "Vi kjenner ikke igjen denne lenken"),
         "not-a-token": (400, "Vi kjenner ikke igjen denne lenken"),
         expired: (410, "Lenken er for gammel"),
         unknown_offer: (400, "Vi kjenner ikke igjen denne lenken"),
@@ -174,3 +186,4 @@ def test_health_and_metrics(setup: tuple[KafkaSettings, AnswersProcess, Path]) -
     assert status == 200
     assert "psb_answer_clicks_total" in text
     assert "ANS-" not in text
+    assert not any(person(e)[4:] in text for e in ("ANS-1", "ANS-2", "ANS-3"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import SecretStr
 
@@ -10,21 +12,27 @@ from connectors.answers.server import Outcome, judge
 from connectors.answers.texts import language_from_header
 from connectors.answers.tokens import AnswerClaim, AnswersSettings, AnswerTokens
 from runtime.topics import Topics
-from schemas import Answer, Language
+from schemas import Answer, Language, StaffRole, SupportOffer, SupportResponse
+from schemas.boundary import PseudonymKey, derive_id, pseudonymize_staff
 
-OFFER = "off_" + "1" * 32
-SIGNER = AnswerTokens(AnswersSettings(secret=SecretStr("k" * 40)))
+KEY = PseudonymKey(b"k" * 32)
+PERSON = pseudonymize_staff(KEY, "emp-1")
+SOMEONE_ELSE = pseudonymize_staff(KEY, "emp-2")
+OFFER = derive_id(KEY, "off", "inc_" + "1" * 32, PERSON)
+NOW = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+SEALER_SETTINGS = AnswersSettings(secret=SecretStr("k" * 40))
+SEALER = AnswerTokens(SEALER_SETTINGS, clock=lambda: NOW)
 
 
-def claim(staff_ref: str = "ST-1", answer: Answer = Answer.ACCEPT) -> str:
-    return SIGNER.sign(
-        AnswerClaim(offer_id=OFFER, staff_ref=staff_ref, answer=answer, language=Language.EN)
+def claim(person: str = PERSON, answer: Answer = Answer.ACCEPT) -> str:
+    return SEALER.seal(
+        AnswerClaim(offer_id=OFFER, person=person, answer=answer, language=Language.EN)
     )
 
 
 def known(ready: bool = True) -> KnownAnswers:
     state = KnownAnswers()
-    state.offers[OFFER] = "ST-1"
+    state.offers[OFFER] = PERSON
     if ready:
         state.ready.set()
     return state
@@ -32,21 +40,36 @@ def known(ready: bool = True) -> KnownAnswers:
 
 def test_a_fresh_answer_is_recorded_and_the_same_one_again_is_a_repeat() -> None:
     state = known()
-    assert judge(claim(), SIGNER, state).outcome is Outcome.RECORDED
-    state.apply(
-        Topics().support_responses,
-        b'{"offer_id": "' + OFFER.encode() + b'", "staff_ref": "ST-1", "answer": "accept",'
-        b' "answered_at": "2026-11-01T10:00:00Z"}',
-        Topics(),
+    assert judge(claim(), SEALER, state).outcome is Outcome.RECORDED
+    recorded = SupportResponse(offer_id=OFFER, person=PERSON, answer=Answer.ACCEPT, answered_at=NOW)
+    state.apply(Topics().support_responses, recorded.model_dump_json().encode(), Topics())
+    assert judge(claim(), SEALER, state).outcome is Outcome.REPEAT
+    assert judge(claim(answer=Answer.NOT_NOW), SEALER, state).outcome is Outcome.RECORDED
+
+
+def test_an_offer_read_from_the_topic_belongs_to_its_person() -> None:
+    state = KnownAnswers()
+    made = SupportOffer(
+        offer_id=OFFER,
+        incident="inc_" + "1" * 32,
+        person=PERSON,
+        role=StaffRole.INVOLVED,
+        reported_at=NOW,
+        created_at=NOW,
+        due_at=NOW,
+        policy_version="test",
     )
-    assert judge(claim(), SIGNER, state).outcome is Outcome.REPEAT
-    assert judge(claim(answer=Answer.NOT_NOW), SIGNER, state).outcome is Outcome.RECORDED
+    state.apply(Topics().support_offers, made.model_dump_json().encode(), Topics())
+    assert state.owner(OFFER) == PERSON
+    assert state.owner(derive_id(KEY, "off", "another")) is None
 
 
 def test_a_link_for_someone_elses_offer_or_before_loading_is_not_recorded() -> None:
-    assert judge(claim("ST-2"), SIGNER, known()).outcome is Outcome.WRONG_OFFER
-    assert judge(claim(), SIGNER, known(ready=False)).outcome is Outcome.UNAVAILABLE
-    assert judge("garbage", SIGNER, known()).outcome is Outcome.INVALID
+    assert judge(claim(SOMEONE_ELSE), SEALER, known()).outcome is Outcome.WRONG_OFFER
+    assert judge(claim(), SEALER, known(ready=False)).outcome is Outcome.UNAVAILABLE
+    assert judge("garbage", SEALER, known()).outcome is Outcome.INVALID
+    late = AnswerTokens(SEALER_SETTINGS, clock=lambda: NOW + timedelta(days=31))
+    assert judge(claim(), late, known()).outcome is Outcome.EXPIRED
 
 
 @pytest.mark.parametrize(
