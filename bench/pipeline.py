@@ -22,7 +22,7 @@ from runtime.kafka import confluent_config, producer_config
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel, StaffProfile
-from schemas.boundary import PseudonymKey, pseudonymize
+from schemas.boundary import PseudonymKey, pseudonymize, pseudonymize_staff
 from streams.policy.decide import offer_id_for
 from tests.support.worker import TEST_PSEUDONYM_KEY, WorkerProcess
 
@@ -155,7 +155,7 @@ def latency(
             incident = pseudonymize(key, SOURCE, report_id)
             send_time = time.perf_counter()
             for person in staff:
-                sent_at[offer_id_for(incident, person)] = send_time
+                sent_at[offer_id_for(key, incident, pseudonymize_staff(key, person))] = send_time
             producer.produce(topic, value)
             producer.poll(0)
         deadline = time.perf_counter() + 30

@@ -299,7 +299,7 @@ def sample_notifications() -> list[Notification]:
             for profession in Profession:
                 handoff = (
                     HandoffDetails(
-                        staff_ref="emp-sample",
+                        person="stf_" + "0" * 32,
                         display_name="Kari Nordmann",
                         contact_channel=Channel.EMAIL,
                         contact_address="kari@sykehus.example",
@@ -316,7 +316,7 @@ def sample_notifications() -> list[Notification]:
                         kind=kind,
                         channel=Channel.EMAIL,
                         address="person@sykehus.example",
-                        recipient_ref="emp-sample",
+                        recipient_ref="stf_" + "1" * 32,
                         display_name="Ola Nordmann",
                         language=language,
                         profession=profession,

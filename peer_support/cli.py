@@ -11,17 +11,26 @@ import typer
 
 from peer_support import answers_cli, report_cli
 from peer_support.directory_cli import directory_app
-from peer_support.exits import fail, settings_or_exit
+from peer_support.exits import EXIT_INPUT, fail, settings_or_exit
 from peer_support.ingest_cli import ingest_command
+from peer_support.policies import policy_or_exit
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
 from peer_support.sink_cli import sink as sink_command
 from runtime import settings as config
 from runtime.broker import EmbeddedBroker
 from runtime.clock import utc_now
-from schemas.boundary import BoundaryError, InputFormat, detect_format, load_document, minimize
+from schemas.boundary import (
+    BoundaryError,
+    InputFormat,
+    Vocabulary,
+    detect_format,
+    load_document,
+    project,
+    pseudonymize_staff,
+)
 from schemas.boundary.conformance import check_conformance
-from schemas.codes import SourceFormat
+from schemas.codes import SourceFormat, is_identifier
 
 app = typer.Typer(
     name="peer-support",
@@ -57,8 +66,11 @@ def minimize_command(
     ] = False,
 ) -> None:
     """Print the IncidentSignal of one report (exit 2 with the field path and reason if the
-    report cannot be accepted; input values are never echoed)."""
+    report cannot be accepted; input values are never echoed). Codes cross as the policy
+    (PSB_POLICY_FILE) and PSB_SOURCE_SYSTEMS declare them; units of the staff directory are
+    not known here. What was dropped is named on stderr by field and reason."""
     boundary = settings_or_exit(config.BoundarySettings)
+    policy = policy_or_exit(settings_or_exit(config.PolicySettings).file)
     try:
         raw = file.read_bytes() if file is not None else sys.stdin.buffer.read()
     except OSError as exc:
@@ -72,9 +84,10 @@ def minimize_command(
                 else SourceFormat(input_format.value)
             )
             check_conformance(document, fmt)
-        signal = minimize(
+        projection = project(
             raw,
             boundary.key(),
+            Vocabulary.of(policy, sources=boundary.sources),
             input_format=input_format,
             fhir_source_system=boundary.fhir_source_system,
             received_at=utc_now(),
@@ -82,13 +95,35 @@ def minimize_command(
         )
     except BoundaryError as exc:
         fail(str(exc))
-    typer.echo(signal.model_dump_json(indent=2))
+    for drop in projection.dropped:
+        typer.echo(f"dropped {drop.field.value}: {drop.reason.value}", err=True)
+    typer.echo(projection.signal.model_dump_json(indent=2))
+
+
+@app.command("pseudonym")
+def pseudonym_command(
+    staff_ref: Annotated[
+        str, typer.Argument(help="The staff reference, as the staff directory holds it.")
+    ],
+) -> None:
+    """Print the keyed pseudonym of one staff member: what topics, tables and messages call
+    them, to follow one person (say, who asks what is kept about them) without showing
+    anyone else. Needs the installation's PSB_PSEUDONYM_KEY."""
+    if not is_identifier(staff_ref):
+        fail(
+            "a staff reference is one token (letters, digits and . _ : @ / + -), as in the "
+            "staff directory"
+        )
+    boundary = settings_or_exit(config.BoundarySettings)
+    typer.echo(pseudonymize_staff(boundary.key(), staff_ref))
 
 
 @app.command()
 def worker() -> None:
-    """Run the stream worker (agents minimize, offers, dispatch)."""
-    from runtime.logging import configure
+    """Run the stream worker (agents minimize, offers, dispatch). A policy file that cannot
+    be read or is invalid ends it with exit code 2 and one log line naming each problem."""
+    from runtime.logging import configure, get_logger
+    from schemas.policy import PolicyError
     from streams.app import create_app
     from streams.evaluation.settings import EvaluationSettings
     from streams.worker import run_worker
@@ -96,14 +131,21 @@ def worker() -> None:
     logs = settings_or_exit(config.LogSettings)
     configure(logs.level)
     worker_settings = settings_or_exit(config.WorkerSettings)
-    ctx = create_app(
-        settings_or_exit(config.KafkaSettings),
-        settings_or_exit(config.BoundarySettings),
-        worker_settings,
-        settings_or_exit(config.PolicySettings),
-        enabled_channels=worker_settings.enabled_channels,
-        evaluation=settings_or_exit(EvaluationSettings),
-    )
+    try:
+        ctx = create_app(
+            settings_or_exit(config.KafkaSettings),
+            settings_or_exit(config.BoundarySettings),
+            worker_settings,
+            settings_or_exit(config.PolicySettings),
+            enabled_channels=worker_settings.enabled_channels,
+            evaluation=settings_or_exit(EvaluationSettings),
+        )
+    except PolicyError as exc:
+        get_logger("worker").error(
+            "policy refused, the worker does not start",
+            problems=[problem.render(exc.source) for problem in exc.problems],
+        )
+        raise typer.Exit(EXIT_INPUT) from None
     run_worker(ctx)
 
 
@@ -127,7 +169,7 @@ def topics_create() -> None:
     from runtime.topics import Topics, ensure_topics
 
     kafka = settings_or_exit(config.KafkaSettings)
-    created = ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+    created = ensure_topics(kafka, Topics.of(kafka).specs())
     typer.echo(f"{created} topics created")
 
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import suppress
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -31,6 +32,7 @@ from peer_support import demo_answers
 from peer_support.demo_channels import CHANNELS as DEMO_CHANNELS
 from peer_support.demo_channels import LocalChannels
 from runtime.broker import EmbeddedBroker, free_port
+from runtime.clock import utc_now
 from runtime.kafka import confluent_config, producer_config
 from runtime.logging import configure
 from runtime.settings import KafkaSettings
@@ -70,10 +72,33 @@ def load_directory(kafka: KafkaSettings, topics: Topics) -> int:
     return count
 
 
+REPORTED: Final = ("reported_at", "recordedDate")
+WHEN: Final = (*REPORTED, "occurred_at", "date", "occurrenceDateTime")
+
+
+def as_if_just_reported(raw: bytes, now: datetime) -> bytes:
+    """The sample moved in time so that it was reported a few minutes ago (its times keep
+    their distances), as a live report would be; what is not a JSON object stays as it is."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return raw
+    reported = next((document[name] for name in REPORTED if name in document), None)
+    if not isinstance(document, dict) or not isinstance(reported, str):
+        return raw
+    shift = now - timedelta(minutes=5) - datetime.fromisoformat(reported)
+    for name in WHEN:
+        if isinstance(document.get(name), str):
+            document[name] = (datetime.fromisoformat(document[name]) + shift).isoformat()
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
 def send_reports(kafka: KafkaSettings, topics: Topics) -> None:
     producer = Producer(producer_config(kafka))
+    now = utc_now()
     for name in REPORT_ORDER:
-        producer.produce(topics.incident_reports, value=(SAMPLES / "reports" / name).read_bytes())
+        sample = as_if_just_reported((SAMPLES / "reports" / name).read_bytes(), now)
+        producer.produce(topics.incident_reports, value=sample)
         producer.flush(30)
         say(f"  sent        {name}")
 
@@ -93,6 +118,7 @@ def worker_env(bootstrap: str, port: int, workdir: Path) -> dict[str, str]:
         "PSB_WORKER_CHANNELS": "email,sms,teams,slack,webhook",
         "PSB_WORKER_SCHEDULER_INTERVAL_MS": "250",
         "PSB_POLICY_FILE": str(SAMPLES / "demo-policy.yaml"),
+        "PSB_SOURCE_SYSTEMS": "demo-avvik",
     }
 
 

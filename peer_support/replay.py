@@ -5,7 +5,9 @@ Each line is minimized here, as the ingest server does, and only the resulting
 and all, never reach Kafka, which a backfill of a year of reports would otherwise put there
 in bulk. A malformed line is reported by its number and reason (never its content) and
 skipped; the run goes on. Offer and notification ids are derived from the incident
-pseudonym, so replaying a file twice offers nothing twice.
+pseudonym, so replaying a file twice offers nothing twice. Codes cross as they do in the
+worker: those the policy declares, the configured source systems, and (unless it is a dry
+run) the units of the staff directory on the broker.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from confluent_kafka import KafkaError, Message, Producer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from peer_support.exits import settings_or_exit
+from connectors.directory.topic import DirectoryTopicError, read_latest
+from peer_support.exits import EXIT_UNAVAILABLE, fail, settings_or_exit
+from peer_support.policies import policy_or_exit
 from runtime import settings as config
 from runtime.kafka import producer_config
 from runtime.topics import Topics
-from schemas.boundary import BoundaryError, InputFormat, minimize
+from schemas import StaffProfile
+from schemas.boundary import BoundaryError, InputFormat, Vocabulary, project
 from schemas.boundary.pseudonym import PseudonymKey
 
 
@@ -43,6 +48,7 @@ class ReplaySummary:
     produced: int = 0
     failed: int = 0
     malformed: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +60,7 @@ class ReplaySummary:
             "failed": self.failed,
             "malformed": sum(self.malformed.values()),
             "malformed_by_reason": dict(sorted(self.malformed.items())),
+            "dropped_by_field_and_reason": dict(sorted(self.dropped.items())),
         }
 
 
@@ -76,6 +83,7 @@ class _Deliveries:
 def replay_lines(
     path: Path,
     key: PseudonymKey,
+    vocabulary: Vocabulary,
     *,
     input_format: InputFormat,
     fhir_source_system: str,
@@ -96,9 +104,10 @@ def replay_lines(
                 summary.blank += 1
                 continue
             try:
-                signal = minimize(
+                projection = project(
                     line,
                     key,
+                    vocabulary,
                     input_format=input_format,
                     fhir_source_system=fhir_source_system,
                     max_bytes=max_bytes,
@@ -107,6 +116,9 @@ def replay_lines(
                 summary.malformed[error.reason.value] += 1
                 report(f"line {number}: {error}")
                 continue
+            for drop in projection.dropped:
+                summary.dropped[f"{drop.field.value}:{drop.reason.value}"] += 1
+            signal = projection.signal
             if since is not None and signal.reported_at < since:
                 summary.older += 1
                 continue
@@ -150,12 +162,17 @@ def replay_command(
     produced to incident-signals. Malformed lines are reported by number and skipped."""
 
     boundary = settings_or_exit(config.BoundarySettings)
+    policy = policy_or_exit(settings_or_exit(config.PolicySettings).file)
     producer: Producer | None = None
     topic = ""
+    units: frozenset[str] = frozenset()
     if not dry_run:
         kafka = settings_or_exit(config.KafkaSettings)
+        topics = Topics(kafka.topic_prefix)
+        units = _directory_units(kafka, topics.staff_directory)
         producer = Producer(producer_config(kafka))
-        topic = Topics(kafka.topic_prefix).incident_signals
+        topic = topics.incident_signals
+    vocabulary = Vocabulary.of(policy, sources=boundary.sources, directory_units=units)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     errors = Console(stderr=True)
@@ -171,6 +188,7 @@ def replay_command(
         summary = replay_lines(
             file,
             boundary.key(),
+            vocabulary,
             input_format=input_format,
             fhir_source_system=boundary.fhir_source_system,
             max_bytes=boundary.max_report_bytes,
@@ -190,6 +208,22 @@ def replay_command(
         raise typer.Exit(1)
 
 
+def _directory_units(kafka: config.KafkaSettings, topic: str) -> frozenset[str]:
+    try:
+        entries = read_latest(kafka, topic)
+    except DirectoryTopicError as exc:
+        fail(
+            f"{exc} (check PSB_KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers})", EXIT_UNAVAILABLE
+        )
+    units: set[str] = set()
+    for value in entries.values():
+        try:
+            units.add(StaffProfile.model_validate_json(value).unit_code)
+        except ValueError:
+            continue
+    return frozenset(units)
+
+
 def _print_summary(summary: ReplaySummary, dry_run: bool) -> None:
     typer.echo(f"lines read: {summary.lines}")
     if dry_run:
@@ -203,3 +237,7 @@ def _print_summary(summary: ReplaySummary, dry_run: bool) -> None:
     typer.echo(f"malformed: {sum(summary.malformed.values())}")
     for reason, count in sorted(summary.malformed.items()):
         typer.echo(f"  {reason}: {count}")
+    if summary.dropped:
+        typer.echo("values dropped at the boundary (field:reason):")
+        for name, count in sorted(summary.dropped.items()):
+            typer.echo(f"  {name}: {count}")

@@ -3,20 +3,22 @@
 Nothing is sent and nothing is stored. Each report is judged as if it had just arrived (so
 ``max_report_age`` does not rule out a historical file). The result holds counts and codes
 only (schemes, roles, channels, unit codes, reason codes): no person and no report content.
+The boundary knows what the worker would know: the policy's codes and, with a directory,
+its units and people; without one, everyone named counts as known.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from schemas import Channel, StaffProfile
-from schemas.boundary import BoundaryError, PseudonymKey, minimize
+from schemas.boundary import BoundaryError, PseudonymKey, Vocabulary, project, pseudonymize_staff
 from schemas.policy import Policy
 from streams.agents.dispatch import Skip, notification_for
 from streams.policy.decide import decide
@@ -37,6 +39,7 @@ class Simulation:
     by_channel: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
     not_notified: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class Simulation:
             "notifications_by_channel": dict(self.by_channel),
             "suppressed": dict(self.suppressed),
             "not_notified": dict(self.not_notified),
+            "dropped": dict(self.dropped),
         }
 
 
@@ -70,13 +74,25 @@ def read_directory(lines: Iterable[str]) -> tuple[dict[str, StaffProfile], int]:
     return profiles, invalid
 
 
+class _Everyone:
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
 def simulate(
     policy: Policy,
     report_lines: Iterable[bytes],
     directory: dict[str, StaffProfile] | None,
     channels: frozenset[Channel] = frozenset(Channel) - {Channel.OUTBOX},
 ) -> Simulation:
+    """``directory`` holds profiles by staff reference, as the file names them."""
     key = PseudonymKey(secrets.token_bytes(32))  # only to tell repeated reports apart
+    people = {pseudonymize_staff(key, ref): profile for ref, profile in (directory or {}).items()}
+    units = {profile.unit_code for profile in people.values()}
+    declared = Vocabulary.of(policy, directory_units=units)
+    # what the source systems are called is not the policy's to judge: any passes here
+    vocabulary = Vocabulary(declared.categories, declared.units, sources=_Everyone())
+    known: Container[str] = people if directory is not None else _Everyone()
     result = Simulation()
     seen: set[str] = set()
     for number, line in enumerate(report_lines, start=1):
@@ -84,12 +100,15 @@ def simulate(
             continue
         result.reports += 1
         try:
-            signal = minimize(line, key)
+            projection = project(line, key, vocabulary)
         except BoundaryError as error:
             result.refused[error.reason.value] += 1
             result.refused_lines.append(number)
             continue
-        decision = decide(signal, policy, signal.reported_at)
+        for drop in projection.dropped:
+            result.dropped[f"{drop.field.value}:{drop.reason.value}"] += 1
+        signal = projection.signal
+        decision = decide(signal, policy, signal.reported_at, key, known)
         for role, reason in decision.suppressed:
             result.suppressed[f"{role.value}:{reason.value}"] += 1
         for offer in decision.offers:
@@ -103,7 +122,7 @@ def simulate(
             if directory is None:
                 continue
             outcome = notification_for(
-                offer, directory.get(offer.staff_ref), channels, offer.due_at, policy
+                key, offer, people.get(offer.person), channels, offer.due_at, policy
             )
             if isinstance(outcome, Skip):
                 result.not_notified[outcome.value] += 1
@@ -128,6 +147,7 @@ def render(result: Simulation, with_directory: bool) -> str:
         *block("offers by unit of the report", result.by_unit),
         *block("people left out, by role:reason", result.suppressed),
         *block("reports refused, by reason", result.refused),
+        *block("values dropped at the boundary, by field:reason", result.dropped),
     ]
     if with_directory:
         lines += [

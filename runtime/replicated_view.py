@@ -1,11 +1,14 @@
-"""A replicated, read-only view of a compacted topic (the staff directory, the supporters).
+"""A replicated, read-only view of a compacted topic (the staff directory, the supporters,
+the evaluation figures).
 
-Every worker holds the whole view, the way Kafka Streams' GlobalKTable does: a staff member
-or a supporter may be looked up from any partition. The view reads the topic itself from
-the beginning (it is its own changelog), without a consumer group, and keeps tailing it.
-Values are kept as the raw JSON bytes and parsed on lookup, which keeps a 100,000-person
-directory small in memory; the most recently parsed entries are kept parsed (a delivery
-looks a person up several times). A null value (tombstone) removes the key.
+Every process holds the whole view, the way Kafka Streams' GlobalKTable does: a staff
+member or a supporter may be looked up from any partition. The view reads the topic itself
+from the beginning (it is its own changelog), without a consumer group, and keeps tailing
+it. Values are kept as the raw JSON bytes and parsed on lookup, which keeps a
+100,000-person directory small in memory; the most recently parsed entries are kept parsed
+(a delivery looks a person up several times). A null value (tombstone) removes the key.
+Entries can be held under another key than the topic's (``index``): the directory is
+looked up by staff pseudonym, never by a reference in clear.
 """
 
 from __future__ import annotations
@@ -28,11 +31,23 @@ log = get_logger("view")
 PARSED_ENTRIES = 4096
 
 
+def _same(key: str) -> str:
+    return key
+
+
 class ReplicatedView(Generic[ModelT]):
-    def __init__(self, topic: str, model: type[ModelT], kafka: KafkaSettings) -> None:
+    def __init__(
+        self,
+        topic: str,
+        model: type[ModelT],
+        kafka: KafkaSettings,
+        *,
+        index: Callable[[str], str] = _same,
+    ) -> None:
         self.topic = topic
         self.model = model
         self._kafka = kafka
+        self._index = index
         self._entries: dict[str, bytes] = {}
         self.ready = asyncio.Event()
         self.invalid_records = 0
@@ -43,7 +58,7 @@ class ReplicatedView(Generic[ModelT]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._entries
 
     def get(self, key: str) -> ModelT | None:
@@ -54,9 +69,17 @@ class ReplicatedView(Generic[ModelT]):
         """Every entry, parsed (a snapshot: the view may change while it is used)."""
         return [self._parse(raw) for raw in list(self._entries.values())]
 
+    def items(self) -> list[tuple[str, ModelT]]:
+        """Every entry with the key it is held under (a snapshot, as :meth:`values`)."""
+        return [(key, self._parse(raw)) for key, raw in list(self._entries.items())]
+
     def on_remove(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(key)`` for every tombstone (forgetting a person)."""
+        """Call ``callback(key)`` for every tombstone (forgetting a person), with the key
+        the entry is held under."""
         self._on_remove.append(callback)
+
+    def _changed(self, old: bytes | None, new: ModelT | None) -> None:
+        """Called after an entry was added, replaced or removed; for subclasses."""
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Apply one record. Records that are not a valid entry are counted and skipped."""
@@ -67,10 +90,13 @@ class ReplicatedView(Generic[ModelT]):
         if value is None:
             # also for a key the view does not hold: compaction may have removed its entry
             # while this worker was down, and what other tables hold about them must go too
-            self._entries.pop(name, None)
+            held = self._index(name)
+            old = self._entries.pop(held, None)
+            if old is not None:
+                self._changed(old, None)
             self._parse.cache_clear()  # a leaver's parsed entry must not stay in memory
             for callback in self._on_remove:
-                callback(name)
+                callback(held)
             return
         try:
             entry = self.model.model_validate_json(value)
@@ -82,7 +108,10 @@ class ReplicatedView(Generic[ModelT]):
             self.invalid_records += 1
             log.warning("view record key does not match its reference", topic=self.topic)
             return
-        self._entries[name] = value
+        held = self._index(name)
+        old = self._entries.get(held)
+        self._entries[held] = value
+        self._changed(old, entry)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -76,6 +77,13 @@ class KafkaSettings(PsbSettings):
         1, ge=1, le=10, description="Replication factor for topics we create."
     )
     session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer group session timeout.")
+    reports_retention_hours: int = Field(
+        72,
+        ge=1,
+        le=24 * 30,
+        description="Hours incident-reports keeps raw reports (they may hold patient data): "
+        "as short as lets the worker catch up after an outage; `topics create` sets it.",
+    )
 
 
 class BoundarySettings(PsbSettings):
@@ -93,6 +101,26 @@ class BoundarySettings(PsbSettings):
     max_report_bytes: int = Field(
         DEFAULT_MAX_BYTES, ge=1024, description="Largest report accepted, in bytes."
     )
+    source_systems: str = Field(
+        "",
+        description="Comma-separated codes of the reporting systems that send native "
+        "reports; a report's source_system crosses the boundary only if it is one of these "
+        "(or the FHIR source-system code), else it is dropped and counted.",
+    )
+
+    @field_validator("source_systems")
+    @classmethod
+    def _codes(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if any(re.fullmatch(CODE_PATTERN, name) is None for name in names):
+            raise ValueError("list codes separated by commas, e.g. avvik-hf,synergi")
+        return ",".join(names)
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The source-system codes that may cross the boundary."""
+        named = (name for name in self.source_systems.split(",") if name)
+        return frozenset((*named, self.fhir_source_system))
 
     def key(self) -> PseudonymKey:
         return PseudonymKey(self.pseudonym_key.get_secret_value().encode())
@@ -137,6 +165,13 @@ class WorkerSettings(PsbSettings):
         ge=10,
         le=60_000,
         description="How often scheduled offers and reminders are checked for being due.",
+    )
+    expiry_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        le=86_400,
+        description="How often the worker forgets table entries whose retention period "
+        "passed, in seconds.",
     )
     channels: str = Field(
         "email,sms,teams,slack,webhook",

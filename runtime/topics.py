@@ -1,8 +1,16 @@
-"""Topic names, and creating them with the partition counts and policies they need."""
+"""Topic names, and creating them with the partition counts, policies and retention they need.
+
+Every topic forgets (GDPR art. 5(1)(e)). Raw reports, which may hold patient data, are kept
+for hours; what was derived from them for as long as the step after it may need to read it
+again; compacted topics hold current state only, and their tombstones go after a day.
+:data:`RETENTION` says how long and why; the README's Guarantees repeat it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Final
 
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -12,12 +20,56 @@ from runtime.settings import KafkaSettings
 from schemas.codes import Channel
 
 DLQ_SUFFIX: Final = ".dlq"
+DAY: Final = timedelta(days=1)
+
+RETENTION: Final[dict[str, tuple[timedelta, str]]] = {
+    "incident-signals": (
+        14 * DAY,
+        "a signal older than the policy's max_report_age (14 days by default) makes no offer",
+    ),
+    "support-offers": (
+        45 * DAY,
+        "the answers endpoint honours a link while its offer is known (links live 30 days); "
+        "as long as the worker remembers offers (the policy's retention.offers, 45 days)",
+    ),
+    "support-responses": (45 * DAY, "as long as the offers they answer"),
+    "notifications": (14 * DAY, "a channel may be down this long and lose nothing"),
+    "notification-receipts": (
+        21 * DAY,
+        "longer than the notifications: a sink must know every notification it delivered",
+    ),
+    "dead-letters": (30 * DAY, "a month to look into refusals and re-drive them"),
+}
+"""Time-based retention of each kind of topic, and why it is that long."""
+
+TOMBSTONES_KEPT: Final = DAY
+"""How long a compacted topic keeps a tombstone (``delete.retention.ms``): enough for every
+reader to see a leaver go."""
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     compacted: bool = False
+    retention: timedelta | None = None
+    config: Mapping[str, str] = field(default_factory=dict)
+
+    def topic_config(self) -> dict[str, str]:
+        """The settings ``topics create`` gives the topic."""
+        if self.compacted:
+            settings = {
+                "cleanup.policy": "compact",
+                "delete.retention.ms": milliseconds(TOMBSTONES_KEPT),
+            }
+        else:
+            settings = {"cleanup.policy": "delete"}
+        if self.retention is not None:
+            settings["retention.ms"] = milliseconds(self.retention)
+        return {**settings, **self.config}
+
+
+def milliseconds(period: timedelta) -> str:
+    return str(int(period.total_seconds() * 1000))
 
 
 @dataclass(frozen=True)
@@ -25,6 +77,7 @@ class Topics:
     """Every topic of the bridge, with the deployment's prefix applied."""
 
     prefix: str = ""
+    reports_retention: timedelta = timedelta(hours=72)
 
     def _name(self, base: str) -> str:
         return f"{self.prefix}{base}"
@@ -69,29 +122,38 @@ class Topics:
     def dlq(topic: str) -> str:
         return f"{topic}{DLQ_SUFFIX}"
 
+    @classmethod
+    def of(cls, kafka: KafkaSettings) -> Topics:
+        return cls(kafka.topic_prefix, timedelta(hours=kafka.reports_retention_hours))
+
     def specs(self) -> list[TopicSpec]:
+        def kept(kind: str) -> timedelta:
+            return RETENTION[kind][0]
+
+        notifications = [self.notifications(channel) for channel in Channel]
         streams = [
-            self.incident_reports,
-            self.incident_signals,
-            self.support_offers,
-            self.notification_receipts,
-            self.support_responses,
-            *(self.notifications(channel) for channel in Channel),
+            TopicSpec(self.incident_reports, retention=self.reports_retention),
+            TopicSpec(self.incident_signals, retention=kept("incident-signals")),
+            TopicSpec(self.support_offers, retention=kept("support-offers")),
+            TopicSpec(self.support_responses, retention=kept("support-responses")),
+            TopicSpec(self.notification_receipts, retention=kept("notification-receipts")),
+            *(TopicSpec(name, retention=kept("notifications")) for name in notifications),
         ]
         dead_letters = [
-            self.dlq(topic)
+            TopicSpec(self.dlq(topic), retention=kept("dead-letters"))
             for topic in (
                 self.incident_reports,
                 self.incident_signals,
                 self.support_offers,
                 self.staff_directory,
-                *(self.notifications(channel) for channel in Channel),
+                *notifications,
             )
         ]
-        tables = [self.staff_directory, self.supporters, self.evaluation]
-        return [TopicSpec(name) for name in streams + dead_letters] + [
-            TopicSpec(name, compacted=True) for name in tables
+        tables = [
+            TopicSpec(name, compacted=True)
+            for name in (self.staff_directory, self.supporters, self.evaluation)
         ]
+        return streams + dead_letters + tables
 
 
 def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0) -> int:
@@ -103,7 +165,7 @@ def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], timeout: floa
             spec.name,
             num_partitions=settings.partitions,
             replication_factor=settings.replication_factor,
-            config={"cleanup.policy": "compact"} if spec.compacted else {},
+            config=spec.topic_config(),
         )
         for spec in specs
         if spec.name not in existing

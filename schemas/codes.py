@@ -1,8 +1,9 @@
 """Constrained string types and code lists shared by every contract.
 
-A string crosses the privacy boundary only as one of these types. Their patterns admit
-codes and identifiers and refuse anything that reads like prose (no whitespace, bounded
-length), so a name or a sentence cannot pass even when a source puts it in a code field.
+A string crosses the privacy boundary only as one of these types. A pattern is a second
+line of defence, not the first: a national identity number or a name joined with ``_`` fits
+any code pattern, so the boundary copies a code only when it is in a known value set (see
+:mod:`schemas.boundary.vocabulary`), and people only as keyed pseudonyms.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import StringConstraints
 CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$"
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$"
 PSEUDONYM_PATTERN: Final = r"^inc_[0-9a-f]{32}$"
+STAFF_PSEUDONYM_PATTERN: Final = r"^stf_[0-9a-f]{32}$"
 OPAQUE_ID_PATTERN: Final = r"^[a-z]{2,4}_[0-9a-f]{32}$"
 
 CODE_RE: Final = re.compile(CODE_PATTERN)
@@ -31,8 +33,12 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 Pseudonym = Annotated[str, StringConstraints(pattern=PSEUDONYM_PATTERN)]
 """Keyed pseudonym of an incident; see :mod:`schemas.boundary.pseudonym`."""
 
+StaffPseudonym = Annotated[str, StringConstraints(pattern=STAFF_PSEUDONYM_PATTERN)]
+"""Keyed pseudonym of a staff member: all that crosses the boundary of who took part."""
+
 OpaqueId = Annotated[str, StringConstraints(pattern=OPAQUE_ID_PATTERN)]
-"""Deterministic id derived from other ids (offers, notifications)."""
+"""Keyed id derived from pseudonyms (offers, notifications): it cannot be recomputed
+from a guessed staff reference without the installation's key."""
 
 
 ConfigText = Annotated[

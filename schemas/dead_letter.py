@@ -37,6 +37,10 @@ class Reason(StrEnum):
     INVALID = "invalid"
     UNPROCESSABLE = "unprocessable"
     REFUSED = "refused"
+    UNKNOWN_CODE = "unknown-code"
+    NATIONAL_IDENTITY_NUMBER = "national-identity-number"
+    EMAIL_ADDRESS = "email-address"
+    PHONE_NUMBER = "phone-number"
 
 
 REASON_TEXT: Final[dict[Reason, str]] = {
@@ -58,6 +62,11 @@ REASON_TEXT: Final[dict[Reason, str]] = {
     Reason.INVALID: "value is not valid here",
     Reason.UNPROCESSABLE: "the record could not be processed; the worker log has the error type",
     Reason.REFUSED: "the channel refused the notification for good; its receipt has the reason",
+    Reason.UNKNOWN_CODE: "value is not a code of the standard value sets, the policy or the "
+    "configured sources",
+    Reason.NATIONAL_IDENTITY_NUMBER: "value holds a national identity number",
+    Reason.EMAIL_ADDRESS: "value holds an e-mail address",
+    Reason.PHONE_NUMBER: "value holds a phone number",
 }
 
 

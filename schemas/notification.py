@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import AwareDatetime, StringConstraints, model_validator
 
 from schemas.base import Contract
-from schemas.codes import Channel, Code, ConfigText, Identifier, Language, OpaqueId, Profession
+from schemas.codes import (
+    CODE_PATTERN,
+    STAFF_PSEUDONYM_PATTERN,
+    Channel,
+    Code,
+    ConfigText,
+    Language,
+    OpaqueId,
+    Profession,
+    StaffPseudonym,
+)
 from schemas.staff import ADDRESS_DESCRIPTIONS, PersonName, address_is_valid
+
+RECIPIENT_PATTERN: Final = f"^(?:{STAFF_PSEUDONYM_PATTERN[1:-1]}|coordinator:{CODE_PATTERN[1:-1]})$"
+RecipientRef = Annotated[str, StringConstraints(pattern=RECIPIENT_PATTERN)]
+"""A staff pseudonym, or ``coordinator:<scheme id>`` for a scheme's coordinator."""
 
 
 class NotificationKind(StrEnum):
@@ -37,7 +51,7 @@ class HandoffDetails(Contract):
     """What a peer supporter needs to make contact after an offer was accepted: the person's
     name, preferred contact route, profession and language. Nothing about the incident."""
 
-    staff_ref: Identifier
+    person: StaffPseudonym
     display_name: PersonName | None = None
     contact_channel: Channel
     contact_address: Annotated[str, StringConstraints(min_length=1, max_length=254)]
@@ -66,7 +80,7 @@ class Notification(Contract):
     kind: NotificationKind
     channel: Channel
     address: Annotated[str, StringConstraints(min_length=1, max_length=254)]
-    recipient_ref: Identifier
+    recipient_ref: RecipientRef
     display_name: PersonName | None = None
     language: Language
     profession: Profession

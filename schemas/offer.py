@@ -7,22 +7,23 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from schemas.base import Contract
-from schemas.codes import Code, Identifier, OpaqueId, Pseudonym, StaffRole
+from schemas.codes import Code, OpaqueId, Pseudonym, StaffPseudonym, StaffRole
 
 
 class SupportOffer(Contract):
-    """An offer on ``support-offers``, keyed by ``staff_ref`` so the directory is local.
+    """An offer on ``support-offers``, keyed by ``person`` (the staff pseudonym), so one
+    worker holds everything about a person.
 
-    ``offer_id`` is derived from the incident pseudonym and the staff reference, so the same
-    report replayed any number of times names the same offer. ``due_at`` is when the policy
-    lets it go out (delay after the report, outside quiet hours).
+    ``offer_id`` is keyed on the incident and the person, so the same report replayed any
+    number of times names the same offer. ``due_at`` is when the policy lets it go out
+    (delay after the report, outside quiet hours).
     """
 
     type: Literal["support-offer"] = "support-offer"
     version: Literal[1] = 1
     offer_id: OpaqueId
     incident: Pseudonym
-    staff_ref: Identifier
+    person: StaffPseudonym
     role: StaffRole
     reported_at: AwareDatetime
     created_at: AwareDatetime

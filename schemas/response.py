@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from schemas.base import Contract
-from schemas.codes import Identifier, OpaqueId
+from schemas.codes import OpaqueId, StaffPseudonym
 
 
 class Answer(StrEnum):
@@ -18,12 +18,12 @@ class Answer(StrEnum):
 
 
 class SupportResponse(Contract):
-    """An answer on ``support-responses``, keyed by ``staff_ref`` (like the offers, so the
+    """An answer on ``support-responses``, keyed by ``person`` (like the offers, so the
     worker holding the person's scheduled reminder sees it)."""
 
     type: Literal["support-response"] = "support-response"
     version: Literal[1] = 1
     offer_id: OpaqueId
-    staff_ref: Identifier
+    person: StaffPseudonym
     answer: Answer
     answered_at: AwareDatetime

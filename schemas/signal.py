@@ -10,11 +10,11 @@ from schemas.base import Contract
 from schemas.codes import (
     Actuality,
     Code,
-    Identifier,
     Pseudonym,
     Seriousness,
     Severity,
     SourceFormat,
+    StaffPseudonym,
     StaffRole,
 )
 
@@ -23,23 +23,24 @@ MAX_CATEGORIES = 16
 
 
 class InvolvedStaff(Contract):
-    """A staff member named in the report, and how they took part."""
+    """A staff member named in the report (as a keyed pseudonym), and how they took part."""
 
-    staff_ref: Identifier
+    person: StaffPseudonym
     role: StaffRole
 
 
 class IncidentSignal(Contract):
     """The minimized event on ``incident-signals``, keyed by ``incident``.
 
-    Holds codes, timestamps and staff references only. No patient reference, no text, and
-    the report's own id only as a keyed pseudonym.
+    Holds known codes, timestamps and keyed pseudonyms only: no patient reference, no
+    text, and neither the report's id nor any staff reference in clear. ``source_system`` is
+    absent when the installation does not name the reporting system as one of its sources.
     """
 
     type: Literal["incident-signal"] = "incident-signal"
     version: Literal[1] = 1
     incident: Pseudonym
-    source_system: Code
+    source_system: Code | None = None
     source_format: SourceFormat
     reported_at: AwareDatetime
     occurred_at: AwareDatetime | None = None

@@ -1,9 +1,10 @@
-"""Builds the Faust app: topics, the directory view, the three agents and the web views."""
+"""Builds the Faust app: topics, the directory view, the agents and the web routes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -11,17 +12,19 @@ import faust
 from runtime.clock import utc_now
 from runtime.kafka import faust_broker_options
 from runtime.logging import get_logger
+from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
+from runtime.staff_view import StaffView
 from runtime.topics import Topics
 from schemas import (
     Channel,
     IncidentSignal,
-    StaffProfile,
     SupporterProfile,
     SupportOffer,
     SupportResponse,
 )
-from streams import forget, heap, web
+from schemas.boundary import pseudonymize_staff
+from streams import forget, heap, retention, web
 from streams.agents import dispatch, handoff, minimize, offers
 from streams.batching import LingeringStream
 from streams.codec import register_contracts, serializer_for
@@ -34,7 +37,6 @@ from streams.metrics import WorkerMetrics
 from streams.outbox import FLUSH_INTERVAL_S, Outbox
 from streams.policy.holder import PolicyHolder
 from streams.transport import App
-from streams.views import ReplicatedView
 
 log = get_logger("app")
 
@@ -79,6 +81,13 @@ def create_app(
         web_host=worker.web_host,
         web_port=worker.web_port,
         web_in_thread=False,
+        # Faust's own views serve table contents, the cluster's layout and statistics to
+        # anyone on the port; the worker serves only the routes in streams.web
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         table_standby_replicas=0,
         # With the memory store nothing is persisted, so Faust's check only compares an
         # offset this process noted before the rebalance with the broker's high watermark.
@@ -91,11 +100,10 @@ def create_app(
     )
     policy_settings = policy or PolicySettings()
     outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
-    directory: ReplicatedView[StaffProfile] = ReplicatedView(
-        topics.staff_directory, StaffProfile, kafka
-    )
+    key = boundary.key()
+    directory = StaffView(topics.staff_directory, kafka, key)
     supporters: ReplicatedView[SupporterProfile] = ReplicatedView(
-        topics.supporters, SupporterProfile, kafka
+        topics.supporters, SupporterProfile, kafka, index=partial(pseudonymize_staff, key)
     )
     ctx = WorkerContext(
         app=app,
@@ -103,6 +111,7 @@ def create_app(
         boundary=boundary,
         worker=worker,
         topics=topics,
+        key=key,
         directory=directory,
         supporters=supporters,
         policy=PolicyHolder(policy_settings.file),
@@ -123,7 +132,8 @@ def create_app(
     handoffs = handoff.register(ctx, responses)
     forget.register(ctx, dispatcher, handoffs)
     recorder.register(ctx, responses, dispatcher.on_sent)
-    evaluation_web.register(ctx, (evaluation or EvaluationSettings()).k)
+    evaluation_web.register(ctx, evaluation or EvaluationSettings())
+    retention.register(ctx)
     web.register(ctx)
 
     @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
@@ -142,11 +152,12 @@ def create_app(
 
     @app.timer(interval=FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def flush_outbox() -> None:
-        """Sends what callbacks that cannot wait put in the outbox (forgetting a person).
+        """Sends what callbacks that cannot wait put in the outbox (forgetting a person),
+        their changelogs included: at rest no event comes to make a commit that would.
         Only then: a flush waits while a commit settles, and a timer kept waiting on an
         empty outbox would only fill the log with Faust's "timer is overlapping"."""
         if ctx.outbox.holds_unsent():
-            await ctx.outbox.flush()
+            await ctx.outbox.settle()
 
     @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:

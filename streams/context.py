@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import faust
 
 from runtime.clock import utc_now
+from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
-from runtime.topics import Topics
-from schemas import Channel, Notification, StaffProfile, SupporterProfile
+from runtime.staff_view import StaffView
+from runtime.topics import TOMBSTONES_KEPT, Topics, milliseconds
+from schemas import Channel, Notification, SupporterProfile
+from schemas.boundary import PseudonymKey, Vocabulary
+from schemas.policy import Policy
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
 from streams.policy.holder import PolicyHolder
-from streams.views import ReplicatedView
 
 
 @dataclass
@@ -26,26 +29,55 @@ class WorkerContext:
     boundary: BoundarySettings
     worker: WorkerSettings
     topics: Topics
-    directory: ReplicatedView[StaffProfile]
+    key: PseudonymKey
+    directory: StaffView
     supporters: ReplicatedView[SupporterProfile]
     policy: PolicyHolder
     metrics: WorkerMetrics
     enabled_channels: frozenset[Channel]
     outbox: Outbox
     clock: Callable[[], datetime] = utc_now
+    ledgers: list[Ledger] = field(default_factory=list)
+    _vocabulary: tuple[Policy, Vocabulary] | None = field(default=None, repr=False)
 
     def send_notification(self, notification: Notification) -> None:
         """Into the outbox, for the topic of the notification's channel."""
         topic = self.topics.notifications(notification.channel)
         self.outbox.put_model(topic, notification.notification_id, notification)
 
-    def ledger(self, name: str, *, work: bool = False) -> Ledger:
+    def ledger(
+        self,
+        name: str,
+        *,
+        work: bool = False,
+        on_expire: Callable[[str, str], None] | None = None,
+    ) -> Ledger:
         """A table of this worker, as a ledger writing through the outbox; ``work``: it holds
-        work still to do (see :meth:`Outbox.work_table`)."""
-        table = self.app.Table(name, default=None, key_type=str, value_type=str)
+        work still to do (see :meth:`Outbox.work_table`). Every ledger is swept by
+        :mod:`streams.retention`."""
+        table = self.app.Table(
+            name,
+            default=None,
+            key_type=str,
+            value_type=str,
+            # compacted by Faust; what the ledger forgets is a tombstone, gone after a day
+            extra_topic_configs={"delete.retention.ms": milliseconds(TOMBSTONES_KEPT)},
+        )
         if work:
             self.outbox.work_table(table)
-        return Ledger(table, self.outbox)
+        ledger = Ledger(table, self.outbox, on_expire)
+        self.ledgers.append(ledger)
+        return ledger
+
+    def vocabulary(self) -> Vocabulary:
+        """The codes that may cross the boundary under the policy in force."""
+        policy = self.policy.current
+        if self._vocabulary is None or self._vocabulary[0] is not policy:
+            vocabulary = Vocabulary.of(
+                policy, sources=self.boundary.sources, directory_units=self.directory.units
+            )
+            self._vocabulary = (policy, vocabulary)
+        return self._vocabulary[1]
 
     @property
     def batch_wait_s(self) -> float:

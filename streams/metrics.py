@@ -17,6 +17,13 @@ class WorkerMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.dropped = Counter(
+            "psb_boundary_dropped_total",
+            "Values the privacy boundary did not copy into a signal, by field and reason "
+            "(unknown-code, national-identity-number, email-address, phone-number, ...).",
+            ["field", "reason"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "psb_dead_letters_total",
             "Records sent to a dead-letter topic, by reason code.",
@@ -29,6 +36,19 @@ class WorkerMetrics:
         self.duplicates = Counter(
             "psb_duplicates_suppressed_total",
             "Offers or notifications not repeated because they were already made, by stage.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.expired = Counter(
+            "psb_table_entries_expired_total",
+            "Table entries forgotten because their retention period passed, by table.",
+            ["table"],
+            registry=self.registry,
+        )
+        self.too_old = Counter(
+            "psb_replays_too_old_total",
+            "Records older than the policy's retention, dropped since what was done about them "
+            "may be forgotten, by stage (offer, answer).",
             ["stage"],
             registry=self.registry,
         )

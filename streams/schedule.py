@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas import SupportOffer
-from streams.ledger import Ledger
+from streams.ledger import Ledger, unwrap
 
 
 class Stage(StrEnum):
@@ -36,49 +36,60 @@ class Pending(BaseModel):
 class Schedule:
     """The ledger holds JSON (what its changelog restores); parsed entries are kept beside
     it, so the scheduler's scan every second walks a dictionary instead of validating every
-    waiting entry. An entry restored from the changelog is parsed when first read."""
+    waiting entry. An entry restored from the changelog is parsed when first read. An entry
+    is forgotten with its offer (``expires_at``), whether it went out or not."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._parsed: dict[str, tuple[str, Pending]] = {}
 
-    def put(self, pending: Pending) -> None:
-        key, value = pending.offer.offer_id, pending.model_dump_json()
-        self._ledger.record(key, value, pending.partition)
-        self._parsed[key] = (value, pending)
+    def put(self, pending: Pending, expires_at: datetime) -> None:
+        key = pending.offer.offer_id
+        self._ledger.record(key, pending.model_dump_json(), pending.partition, expires_at)
+        stored = self._ledger.stored(key)
+        if stored is not None:
+            self._parsed[key] = (stored, pending)
 
-    def remove(self, offer_id: str, partition: int) -> None:
+    def remove(self, offer_id: str) -> None:
         self._parsed.pop(offer_id, None)
-        self._ledger.remove(offer_id, partition)
+        self._ledger.remove(offer_id)
 
-    def _parse(self, offer_id: str, raw: str) -> Pending:
+    def _parse(self, offer_id: str, stored: str) -> Pending:
         known = self._parsed.get(offer_id)
-        if known is not None and known[0] is raw:
+        if known is not None and known[0] is stored:
             return known[1]
-        pending = Pending.model_validate_json(raw)
-        self._parsed[offer_id] = (raw, pending)
+        pending = Pending.model_validate_json(unwrap(stored).value)
+        self._parsed[offer_id] = (stored, pending)
         return pending
 
     def get(self, offer_id: str) -> Pending | None:
-        raw = self._ledger.get(offer_id)
-        return None if raw is None else self._parse(offer_id, raw)
+        stored = self._ledger.stored(offer_id)
+        return None if stored is None else self._parse(offer_id, stored)
+
+    def expires_at(self, offer_id: str) -> float | None:
+        entry = self._ledger.entry(offer_id)
+        return None if entry is None else entry.expires_at
 
     def entries(self) -> Iterator[Pending]:
         ledger = self._ledger
         if len(self._parsed) > len(ledger):  # entries Faust dropped (rebalance, recovery)
             self._parsed = {key: known for key, known in self._parsed.items() if key in ledger}
-        for offer_id, raw in ledger.items():
-            yield self._parse(offer_id, raw)
+        for offer_id, stored in ledger.stored_items():
+            yield self._parse(offer_id, stored)
 
     def due(self, now: datetime, partitions: set[int]) -> list[Pending]:
+        """What is due on ``partitions``; an entry whose time to be forgotten has come is
+        not sent (the retention sweep removes it)."""
         return [
             pending
             for pending in self.entries()
-            if pending.due_at <= now and pending.partition in partitions
+            if pending.due_at <= now
+            and pending.partition in partitions
+            and (self.expires_at(pending.offer.offer_id) or 0) > now.timestamp()
         ]
 
-    def for_staff(self, staff_ref: str) -> list[Pending]:
-        return [pending for pending in self.entries() if pending.offer.staff_ref == staff_ref]
+    def for_person(self, person: str) -> list[Pending]:
+        return [pending for pending in self.entries() if pending.offer.person == person]
 
     def __len__(self) -> int:
         return len(self._ledger)

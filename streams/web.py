@@ -1,8 +1,13 @@
-"""HTTP endpoints of the worker: liveness, readiness and Prometheus metrics."""
+"""HTTP endpoints of the worker: liveness, readiness and Prometheus metrics, and nothing else.
+
+Faust's own views (tables, router, statistics, graph) are switched off in
+:mod:`streams.app`: they serve table contents and the cluster's layout to anyone who asks.
+:data:`ROUTES` is the whole list; a test holds the running worker to it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client import generate_latest
 
@@ -10,6 +15,10 @@ from streams.context import WorkerContext
 
 # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
+
+
+ROUTES: Final = ("/", "/health/live", "/health/ready", "/metrics")
+"""Every route the worker's port serves; ``/`` is Faust's fixed ``{"status": "OK"}``."""
 
 
 def register(ctx: WorkerContext) -> None:

@@ -48,7 +48,7 @@ def kafka_factory(broker: str) -> Callable[..., KafkaSettings]:
             partitions=partitions,
             session_timeout_ms=6000,
         )
-        ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+        ensure_topics(kafka, Topics.of(kafka).specs())
         return kafka
 
     return make

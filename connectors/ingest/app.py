@@ -3,14 +3,20 @@
 Every POST goes the same way: rate limit, read the body (bounded), authenticate, take off
 any CloudEvents envelope, check the media type, minimize, produce, and answer 202 only once
 the broker acknowledged every signal of the request. A refusal is a :class:`Problem`.
+
+The server minimizes with the installation's vocabulary: the policy's codes, the configured
+source systems, and the units of the staff directory, which it follows on its compacted
+topic; it is not ready until the directory is loaded. What the boundary dropped is counted
+and named in the answer by field and reason, never by value.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
@@ -30,8 +36,10 @@ from connectors.ingest.settings import FhirReadSettings, IngestSettings
 from runtime.clock import utc_now
 from runtime.logging import get_logger
 from runtime.settings import BoundarySettings, KafkaSettings
+from runtime.staff_view import StaffView
 from runtime.topics import Topics
-from schemas.boundary import BoundaryError, InputFormat, load_document, minimize
+from schemas.boundary import BoundaryError, Drop, InputFormat, Vocabulary, load_document, project
+from schemas.policy import Policy, default_policy
 from schemas.signal import IncidentSignal
 
 log = get_logger("ingest")
@@ -50,6 +58,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
+class Minimized:
+    """The signals of one request, and what the boundary dropped on the way."""
+
+    signals: list[IncidentSignal] = field(default_factory=list)
+    dropped: list[Drop] = field(default_factory=list)
+
+
+@dataclass
 class Ingest:
     settings: IngestSettings
     boundary: BoundarySettings
@@ -58,23 +74,43 @@ class Ingest:
     limiter: RateLimiter
     metrics: IngestMetrics
     fhir: FhirReadSettings
+    directory: StaffView
+    policy: Callable[[], Policy]
     reader: FhirReader | None = None
+    _vocabulary: tuple[Policy, Vocabulary] | None = None
+
+    def vocabulary(self) -> Vocabulary:
+        policy = self.policy()
+        if self._vocabulary is None or self._vocabulary[0] is not policy:
+            vocabulary = Vocabulary.of(
+                policy, sources=self.boundary.sources, directory_units=self.directory.units
+            )
+            self._vocabulary = (policy, vocabulary)
+        return self._vocabulary[1]
 
     def minimize(
-        self, document: Mapping[str, Any], fmt: InputFormat, path_prefix: str = ""
-    ) -> IncidentSignal:
+        self,
+        document: Mapping[str, Any],
+        fmt: InputFormat,
+        into: Minimized,
+        path_prefix: str = "",
+    ) -> None:
         try:
-            return minimize(
+            projection = project(
                 document,
                 self.boundary.key(),
+                self.vocabulary(),
                 input_format=fmt,
                 fhir_source_system=self.boundary.fhir_source_system,
                 received_at=utc_now(),
             )
         except BoundaryError as error:
             raise Problem.from_boundary(error, path_prefix) from None
+        into.signals.append(projection.signal)
+        into.dropped += projection.dropped
 
-    async def produce(self, signals: list[IncidentSignal]) -> web.Response:
+    async def produce(self, minimized: Minimized) -> web.Response:
+        signals = minimized.signals
         try:
             await asyncio.gather(*(self.producer.send(signal) for signal in signals))
         except BrokerUnavailable:
@@ -85,11 +121,17 @@ class Ingest:
             ) from None
         for signal in signals:
             self.metrics.signals.labels(signal.source_format.value).inc()
+        for drop in minimized.dropped:
+            self.metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
         return web.json_response(
             {
                 "status": "accepted",
                 "accepted": len(signals),
                 "incidents": [signal.incident for signal in signals],
+                "dropped": [
+                    {"field": drop.field.value, "reason": drop.reason.value}
+                    for drop in minimized.dropped
+                ],
             },
             status=202,
         )
@@ -136,8 +178,9 @@ async def post_report(request: web.Request) -> web.Response:
     if raw_format not in InputFormat._value2member_map_:
         raise Problem(400, "unknown-format", "format")
     payload = await _payload(request, frozenset({JSON, FHIR_JSON}))
-    signal = ingest.minimize(_document(ingest, payload), InputFormat(raw_format))
-    return await ingest.produce([signal])
+    minimized = Minimized()
+    ingest.minimize(_document(ingest, payload), InputFormat(raw_format), minimized)
+    return await ingest.produce(minimized)
 
 
 def _fhir_format(payload: cloudevents.Payload) -> InputFormat:
@@ -156,7 +199,9 @@ async def post_adverse_event(request: web.Request) -> web.Response:
     document = _document(ingest, payload)
     if document.get("resourceType") != "AdverseEvent":
         raise Problem(422, "unsupported-format", "resourceType")
-    return await ingest.produce([ingest.minimize(document, _fhir_format(payload))])
+    minimized = Minimized()
+    ingest.minimize(document, _fhir_format(payload), minimized)
+    return await ingest.produce(minimized)
 
 
 async def post_subscription(request: web.Request) -> web.Response:
@@ -169,10 +214,9 @@ async def post_subscription(request: web.Request) -> web.Response:
     except BoundaryError as error:
         raise Problem.from_boundary(error) from None
     ingest.metrics.notifications.labels(content.kind).inc()
-    signals = [
-        ingest.minimize(resource, content.fhir_format, prefix)
-        for prefix, resource in content.resources
-    ]
+    minimized = Minimized()
+    for prefix, resource in content.resources:
+        ingest.minimize(resource, content.fhir_format, minimized, prefix)
     for ref in content.references:
         if ingest.reader is None:
             raise Problem(422, "read-back-unconfigured", "notificationEvent.focus")
@@ -185,10 +229,10 @@ async def post_subscription(request: web.Request) -> web.Response:
             raise Problem(502, "read-back-failed") from None
         if resource.get("resourceType") != "AdverseEvent":
             raise Problem(502, "read-back-failed")
-        signals.append(ingest.minimize(resource, content.fhir_format, "read-back."))
-    if not signals:
+        ingest.minimize(resource, content.fhir_format, minimized, "read-back.")
+    if not minimized.signals:
         return web.json_response({"status": "acknowledged", "type": content.kind, "accepted": 0})
-    return await ingest.produce(signals)
+    return await ingest.produce(minimized)
 
 
 async def live(_: web.Request) -> web.Response:
@@ -198,9 +242,15 @@ async def live(_: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     broker = await asyncio.to_thread(ingest.producer.ready)
-    status = 200 if broker else 503
+    directory = ingest.directory.ready.is_set()
+    status = 200 if broker and directory else 503
     return web.json_response(
-        {"status": "ready" if broker else "waiting", "broker": broker}, status=status
+        {
+            "status": "ready" if status == 200 else "waiting",
+            "broker": broker,
+            "directory": directory,
+        },
+        status=status,
     )
 
 
@@ -273,11 +323,15 @@ def create_app(
     boundary: BoundarySettings,
     kafka: KafkaSettings,
     fhir: FhirReadSettings | None = None,
+    policy: Callable[[], Policy] | None = None,
 ) -> web.Application:
+    """``policy`` gives the policy in force (its declared codes cross the boundary)."""
     fhir = fhir or FhirReadSettings()
-    producer = SignalProducer(
-        kafka, Topics(kafka.topic_prefix).incident_signals, settings.delivery_timeout_ms
-    )
+    topics = Topics(kafka.topic_prefix)
+    producer = SignalProducer(kafka, topics.incident_signals, settings.delivery_timeout_ms)
+    if policy is None:
+        default = default_policy()
+        policy = lambda: default  # noqa: E731
     ingest = Ingest(
         settings=settings,
         boundary=boundary,
@@ -286,6 +340,8 @@ def create_app(
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
         metrics=IngestMetrics(),
         fhir=fhir,
+        directory=StaffView(topics.staff_directory, kafka, boundary.key()),
+        policy=policy,
     )
     # the body limit is checked by the boundary's parser too; aiohttp stops reading past it
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[refusals])
@@ -299,7 +355,11 @@ def create_app(
 async def _running(app: web.Application) -> AsyncIterator[None]:
     ingest = app[INGEST]
     ingest.producer.start()
+    following = asyncio.create_task(ingest.directory.run(), name="staff-directory")
     async with aiohttp.ClientSession() as session:
         ingest.reader = FhirReader(ingest.fhir, session, ingest.settings.max_body_bytes)
         yield
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
         await asyncio.to_thread(ingest.producer.close)

@@ -26,6 +26,12 @@ class IngestMetrics:
             ["format"],
             registry=self.registry,
         )
+        self.dropped = Counter(
+            "psb_ingest_dropped",
+            "Values the privacy boundary did not copy into a signal, by field and reason.",
+            ["field", "reason"],
+            registry=self.registry,
+        )
         self.notifications = Counter(
             "psb_ingest_notifications",
             "FHIR subscription notifications, by notification type.",

@@ -223,6 +223,19 @@ def openapi_document() -> dict[str, Any]:
                                     "status": {"const": "accepted"},
                                     "accepted": {"type": "integer"},
                                     "incidents": {"type": "array", "items": {"type": "string"}},
+                                    "dropped": {
+                                        "type": "array",
+                                        "description": "Values the boundary did not copy "
+                                        "(an unknown code, an identifier), by field and "
+                                        "reason; never the value.",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "field": {"type": "string"},
+                                                "reason": {"type": "string"},
+                                            },
+                                        },
+                                    },
                                 },
                             }
                         }

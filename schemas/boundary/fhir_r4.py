@@ -13,7 +13,14 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import Field
 
 from schemas.base import Incoming
-from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
+from schemas.boundary.assemble import (
+    CopiedField,
+    Copier,
+    Projection,
+    actuality_of,
+    build_signal,
+    merge_staff,
+)
 from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
@@ -29,8 +36,8 @@ from schemas.boundary.fhir_elements import (
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
 from schemas.boundary.readers import Element, dict_reader
+from schemas.boundary.vocabulary import Vocabulary
 from schemas.codes import SourceFormat, StaffRole
-from schemas.signal import IncidentSignal
 
 FORMAT: Final = SourceFormat.FHIR_R4
 
@@ -59,16 +66,26 @@ _read: Final = dict_reader(AdverseEventR4)
 def minimize_fhir_r4(
     document: Mapping[str, Any],
     key: PseudonymKey,
+    vocabulary: Vocabulary,
     *,
     source_system: str,
     received_at: datetime | None,
-) -> IncidentSignal:
+) -> Projection:
     event: Element = validate_with(_read, document, _FIELDS, FORMAT)
     occurred_at = instant_of(event["date"])
     staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
     staff += [(staff_ref_of(person), StaffRole.INVOLVED) for person in event["contributor"]]
+    copier = Copier(vocabulary)
+    outcomes = (event["outcome"],) if event["outcome"] else ()
+    severity = severity_of(event["severity"], outcomes)
+    copier.enum(CopiedField.SEVERITY, event["severity"], severity)
+    seriousness = seriousness_of(event["seriousness"])
+    actuality = actuality_of(event["actuality"])
+    copier.enum(CopiedField.SERIOUSNESS, event["seriousness"], seriousness)
+    copier.enum(CopiedField.ACTUALITY, event["actuality"], actuality)
     return build_signal(
         key=key,
+        copier=copier,
         source_format=FORMAT,
         source_system=source_system,
         local_id=incident_local_id(
@@ -82,8 +99,8 @@ def minimize_fhir_r4(
         occurred_at=occurred_at,
         unit_code=local_id_of(event["location"], "Location"),
         category_codes=all_codes(event["category"]),
-        severity=severity_of(event["severity"], (event["outcome"],) if event["outcome"] else ()),
-        seriousness=seriousness_of(event["seriousness"]),
-        actuality=actuality_of(event["actuality"]),
+        severity=severity,
+        seriousness=seriousness,
+        actuality=actuality,
         staff=merge_staff(staff),
     )

@@ -16,7 +16,14 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import Field
 
 from schemas.base import Incoming
-from schemas.boundary.assemble import actuality_of, build_signal, merge_staff
+from schemas.boundary.assemble import (
+    CopiedField,
+    Copier,
+    Projection,
+    actuality_of,
+    build_signal,
+    merge_staff,
+)
 from schemas.boundary.errors import field_names, validate_with
 from schemas.boundary.fhir_elements import (
     CodeableConcept,
@@ -33,8 +40,8 @@ from schemas.boundary.fhir_elements import (
 from schemas.boundary.fhir_resource import incident_local_id, reported_at
 from schemas.boundary.pseudonym import PseudonymKey
 from schemas.boundary.readers import Element, dict_reader
+from schemas.boundary.vocabulary import Vocabulary
 from schemas.codes import SourceFormat, StaffRole
-from schemas.signal import IncidentSignal
 
 FORMAT: Final = SourceFormat.FHIR_R5
 
@@ -85,10 +92,11 @@ def _role_of(participant: Element) -> StaffRole:
 def minimize_fhir_r5(
     document: Mapping[str, Any],
     key: PseudonymKey,
+    vocabulary: Vocabulary,
     *,
     source_system: str,
     received_at: datetime | None,
-) -> IncidentSignal:
+) -> Projection:
     event: Element = validate_with(_read, document, _FIELDS, FORMAT)
     period = event["occurrencePeriod"]
     occurrence = event["occurrenceDateTime"] or (period["start"] if period else None)
@@ -96,8 +104,14 @@ def minimize_fhir_r5(
     detected_at = instant_of(event["detected"])
     staff = [(staff_ref_of(event["recorder"]), StaffRole.REPORTER)]
     staff += [(staff_ref_of(p["actor"]), _role_of(p)) for p in event["participant"]]
+    copier = Copier(vocabulary)
+    seriousness = seriousness_of(event["seriousness"])
+    actuality = actuality_of(event["actuality"])
+    copier.enum(CopiedField.SERIOUSNESS, event["seriousness"], seriousness)
+    copier.enum(CopiedField.ACTUALITY, event["actuality"], actuality)
     return build_signal(
         key=key,
+        copier=copier,
         source_format=FORMAT,
         source_system=source_system,
         local_id=incident_local_id(event["identifier"], event["id"], FORMAT),
@@ -108,7 +122,7 @@ def minimize_fhir_r5(
         unit_code=local_id_of(event["location"], "Location"),
         category_codes=all_codes(event["category"]),
         severity=severity_of(None, event["outcome"]),
-        seriousness=seriousness_of(event["seriousness"]),
-        actuality=actuality_of(event["actuality"]),
+        seriousness=seriousness,
+        actuality=actuality,
         staff=merge_staff(staff),
     )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from schemas.base import Contract
+from schemas.boundary.identifying import identifying_reason
 from schemas.codes import Channel, Code, ConfigText, Language, Profession, Severity
 from schemas.staff import ADDRESS_DESCRIPTIONS, address_is_valid
 
@@ -70,11 +71,25 @@ class Localized(Contract):
         return getattr(self, language.value) or self.nb
 
 
+def _not_identifying(codes: tuple[str, ...]) -> tuple[str, ...]:
+    for position, code in enumerate(codes):
+        reason = identifying_reason(code)
+        if reason is not None:  # the code itself is not quoted: it may be what is refused
+            raise ValueError(
+                f"code number {position + 1} looks like a {reason.value.replace('-', ' ')}; "
+                "a code must not identify a person"
+            )
+    return codes
+
+
 class CodeFilter(Contract):
     """Codes to include (empty: all) and codes to exclude (wins over include)."""
 
     include: tuple[Code, ...] = ()
     exclude: tuple[Code, ...] = ()
+
+    _include_safe = field_validator("include")(_not_identifying)
+    _exclude_safe = field_validator("exclude")(_not_identifying)
 
     def admits(self, code: str | None) -> bool:
         if code is not None and code in self.exclude:
@@ -216,6 +231,35 @@ class Scheme(Contract):
     )
 
 
+LocalCode = Annotated[Code, Field(description="A code of the installation's own code list.")]
+
+
+class LocalCodes(Contract):
+    """Codes of the reporting system that may cross the boundary besides the standard FHIR
+    AdverseEvent categories. A unit also passes when someone in the staff directory
+    belongs to it; codes named in ``triggers`` count as declared too."""
+
+    categories: tuple[LocalCode, ...] = ()
+    units: tuple[LocalCode, ...] = ()
+
+    _categories_safe = field_validator("categories")(_not_identifying)
+    _units_safe = field_validator("units")(_not_identifying)
+
+
+class Retention(Contract):
+    """How long the worker remembers what it did (GDPR art. 5(1)(e), storage limitation)."""
+
+    offers: Duration = Field(
+        timedelta(days=45),
+        description="How long an offer, its reminders, answers and hand-off are remembered "
+        "after the offer was made; after that nothing about it is kept, and a replay of it "
+        "is too old to make an offer.",
+    )
+    evaluation_months: int = Field(
+        24, ge=1, le=120, description="Months the anonymous evaluation figures are kept."
+    )
+
+
 class SupporterSelection(Contract):
     """How a peer supporter is chosen. The person's own line manager is never chosen."""
 
@@ -231,6 +275,31 @@ class Policy(Contract):
     timing: Timing = Timing()
     schemes: Annotated[tuple[Scheme, ...], Field(min_length=1)]
     supporter_selection: SupporterSelection = SupporterSelection()
+    codes: LocalCodes = LocalCodes()
+    retention: Retention = Retention()
+
+    @model_validator(mode="after")
+    def _offers_remembered_long_enough(self) -> Self:
+        needed = self.minimum_offer_retention()
+        if self.retention.offers < needed:
+            raise ValueError(
+                f"retention.offers must be at least {format_duration(needed)}, the longest "
+                "of triggers.max_report_age and timing.delay plus two reminder intervals "
+                "and two days, so no replay is offered again and no reminder is lost"
+            )
+        return self
+
+    def minimum_offer_retention(self) -> timedelta:
+        follow_up = self.timing.delay + 2 * self.timing.reminder.after + timedelta(days=2)
+        return max(self.triggers.max_report_age, follow_up)
+
+    def declared_categories(self) -> frozenset[str]:
+        filters = self.triggers.categories
+        return frozenset((*self.codes.categories, *filters.include, *filters.exclude))
+
+    def declared_units(self) -> frozenset[str]:
+        filters = self.triggers.units
+        return frozenset((*self.codes.units, *filters.include, *filters.exclude))
 
     @model_validator(mode="after")
     def _every_profession_has_one_scheme(self) -> Self:

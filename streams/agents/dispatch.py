@@ -5,7 +5,12 @@ their profession; then one reminder, unless they answered.
 Whether a person is known, opted out or reachable is decided when the message goes out,
 not when the offer arrived: someone who opts out after an offer was scheduled gets nothing.
 Dispatch delivers nothing until the directory view is loaded, so a restart never mistakes
-everyone for unknown.
+everyone for unknown. The directory is looked up by the offer's staff pseudonym: this is the
+one step that resolves a person to their contact details.
+
+Everything kept about an offer is forgotten once the policy's ``retention.offers`` has
+passed since it was made; an offer record older than that (a replay) is dropped, so what
+was forgotten is never mistaken for not yet done.
 """
 
 from __future__ import annotations
@@ -25,15 +30,20 @@ from schemas import (
     SupportOffer,
     SupportResponse,
 )
-from schemas.boundary import derive_id
+from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy
 from streams.context import WorkerContext
 from streams.ledger import Ledger
 from streams.policy.routing import scheme_info
 from streams.policy.timing import reminder_due
+from streams.retention import offer_expiry
 from streams.schedule import Pending, Schedule, Stage
 
 log = get_logger("dispatch")
+
+
+FORGOTTEN = "forgotten"
+"""What ``offers-scheduled`` keeps of an offer whose person left: that it was done."""
 
 
 class Skip(StrEnum):
@@ -50,6 +60,7 @@ KIND_OF_STAGE = {
 
 
 def notification_for(
+    key: PseudonymKey,
     offer: SupportOffer,
     profile: StaffProfile | None,
     enabled: frozenset[Channel],
@@ -68,6 +79,7 @@ def notification_for(
         return Skip.NO_CHANNEL
     return Notification(
         notification_id=derive_id(
+            key,
             "ntf",
             offer.offer_id,
             kind.value,
@@ -78,7 +90,7 @@ def notification_for(
         kind=kind,
         channel=contact.channel,
         address=contact.address,
-        recipient_ref=profile.staff_ref,
+        recipient_ref=offer.person,
         display_name=profile.display_name,
         language=profile.language,
         profession=profile.profession,
@@ -117,8 +129,9 @@ class Dispatcher:
         now = ctx.clock()
         policy = ctx.policy.current
         kind = KIND_OF_STAGE[pending.stage]
-        profile = ctx.directory.get(pending.offer.staff_ref)
+        profile = ctx.directory.get(pending.offer.person)
         outcome = notification_for(
+            ctx.key,
             pending.offer,
             profile,
             ctx.enabled_channels,
@@ -130,14 +143,19 @@ class Dispatcher:
         if isinstance(outcome, Skip):
             ctx.metrics.not_notified.labels(outcome.value).inc()
             log.info("offer not notified", offer_id=pending.offer.offer_id, reason=outcome.value)
-            self.schedule.remove(pending.offer.offer_id, pending.partition)
+            self.schedule.remove(pending.offer.offer_id)
             return
         if outcome.notification_id in self.sent:
             ctx.metrics.duplicates.labels("notification").inc()
         else:  # sent before it is recorded as sent (the outbox sends outputs before the
             # ledgers): a stop between them repeats, never loses
             ctx.send_notification(outcome)
-            self.sent.record(outcome.notification_id, now.isoformat(), pending.partition)
+            self.sent.record(
+                outcome.notification_id,
+                now.isoformat(),
+                pending.partition,
+                offer_expiry(pending.offer, policy),
+            )
             ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
             for hook in self.on_sent:  # e.g. the evaluation figures
                 try:
@@ -151,10 +169,11 @@ class Dispatcher:
                     stage=Stage.REMINDER,
                     due_at=reminder_due(now, policy.timing),
                     partition=pending.partition,
-                )
+                ),
+                offer_expiry(pending.offer, policy),
             )
         else:
-            self.schedule.remove(pending.offer.offer_id, pending.partition)
+            self.schedule.remove(pending.offer.offer_id)
 
     def count_waiting(self) -> None:
         stages = [pending.stage for pending in self.schedule.entries()]
@@ -184,7 +203,7 @@ class Dispatcher:
         ):
             return  # asked again: the requested reminder stands
         if pending is not None and pending.stage in (Stage.REMINDER, Stage.LATER):
-            self.schedule.remove(response.offer_id, pending.partition)
+            self.schedule.remove(response.offer_id)
             self.ctx.metrics.reminders_cancelled.inc()
         if response.answer is Answer.REMIND_LATER:
             self.remind_later(response, pending, partition)
@@ -194,19 +213,25 @@ class Dispatcher:
     ) -> None:
         """One requested reminder per offer, at the policy's reminder interval (outside quiet
         hours), and only when the policy sends reminders at all."""
-        timing = self.ctx.policy.current.timing
+        policy = self.ctx.policy.current
+        timing = policy.timing
         if not timing.reminder.enabled or response.offer_id in self.requested:
             return
         offer = pending.offer if pending is not None else self.known_offer(response.offer_id)
-        if offer is None or offer.staff_ref != response.staff_ref:
+        if offer is None or offer.person != response.person:
             return
-        self.requested.record(response.offer_id, response.answered_at.isoformat(), partition)
+        expiry = offer_expiry(offer, policy)
+        self.requested.record(
+            response.offer_id, response.answered_at.isoformat(), partition, expiry
+        )
         due = reminder_due(self.ctx.clock(), timing)
-        self.schedule.put(Pending(offer=offer, stage=Stage.LATER, due_at=due, partition=partition))
+        self.schedule.put(
+            Pending(offer=offer, stage=Stage.LATER, due_at=due, partition=partition), expiry
+        )
 
     def known_offer(self, offer_id: str) -> SupportOffer | None:
         raw = self.scheduled.get(offer_id)
-        if raw is None or not raw.startswith("{"):
+        if raw is None or raw == FORGOTTEN:
             return None
         return SupportOffer.model_validate_json(raw)
 
@@ -227,12 +252,17 @@ def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
                 if offer.offer_id in scheduled:
                     ctx.metrics.duplicates.labels("scheduled").inc()
                     continue
+                expiry = offer_expiry(offer, ctx.policy.current)
+                if expiry <= ctx.clock():  # its ledger entries may be forgotten already
+                    ctx.metrics.too_old.labels("offer").inc()
+                    continue
                 partition = event.message.partition
                 pending = Pending(
                     offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition
                 )
-                schedule.put(pending)  # before the ledger entry that makes a replay skip it
-                scheduled.record(offer.offer_id, offer.model_dump_json(), partition)
+                # before the ledger entry that makes a replay skip it
+                schedule.put(pending, expiry)
+                scheduled.record(offer.offer_id, offer.model_dump_json(), partition, expiry)
                 if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
                     await dispatcher.deliver(pending)
             await ctx.outbox.flush()

@@ -1,7 +1,9 @@
 """Agent ``minimize``: ``incident-reports`` → ``incident-signals``, or the dead-letter topic.
 
 The only place raw reports are read in the worker. Records arrive as bytes (no decoding by
-Faust), go through the boundary, and only the resulting signal is produced.
+Faust), go through the boundary, and only the resulting signal is produced. It waits for the
+staff directory: a unit code crosses the boundary only if someone in the directory belongs
+to it (or the policy declares it).
 """
 
 from __future__ import annotations
@@ -11,20 +13,21 @@ from typing import Any
 
 from runtime.logging import get_logger
 from schemas import IncidentSignal, Reason
-from schemas.boundary import BoundaryError, PseudonymKey, minimize
+from schemas.boundary import BoundaryError, Projection, project
 from streams.context import WorkerContext
 from streams.dead_letters import dead_letter_for, from_boundary_error, send_dead_letter
 
 log = get_logger("minimize")
 
 
-def _minimize_record(ctx: WorkerContext, key: PseudonymKey, event: Any) -> IncidentSignal:
+def _minimize_record(ctx: WorkerContext, event: Any) -> Projection:
     raw = event.value
     if not raw:
         raise BoundaryError(Reason.EMPTY)
-    return minimize(
+    return project(
         raw,
-        key,
+        ctx.key,
+        ctx.vocabulary(),
         fhir_source_system=ctx.boundary.fhir_source_system,
         received_at=datetime.fromtimestamp(event.message.timestamp, UTC),
         max_bytes=ctx.boundary.max_report_bytes,
@@ -32,24 +35,27 @@ def _minimize_record(ctx: WorkerContext, key: PseudonymKey, event: Any) -> Incid
 
 
 def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
-    key = ctx.boundary.key()
     metrics = ctx.metrics
     topic = signals.get_topic_name()
 
     @ctx.app.agent(reports, name="minimize")
     async def minimize_agent(stream: Any) -> None:
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
+            await ctx.directory.ready.wait()
             for event in events:
                 try:
-                    signal = _minimize_record(ctx, key, event)
+                    projection = _minimize_record(ctx, event)
                 except BoundaryError as error:
                     letter = from_boundary_error(event.message, error)
                 except Exception as exc:  # a bug must not stop the stream either
                     log.error("report could not be processed", exc_info=exc)
                     letter = dead_letter_for(event.message, Reason.UNPROCESSABLE)
                 else:
+                    signal: IncidentSignal = projection.signal
                     ctx.outbox.put_model(topic, signal.incident, signal)
                     metrics.reports.labels("signal").inc()
+                    for drop in projection.dropped:
+                        metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
                     continue
                 await send_dead_letter(ctx.app, letter)
                 metrics.reports.labels("dead-lettered").inc()

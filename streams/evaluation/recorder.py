@@ -2,17 +2,20 @@
 
 Per offer, a table remembers its cell (month of sending in the policy's time zone, the
 person's unit and profession, the scheme) and which answers were counted, so a repeated
-answer counts once and answers land in the month of the offer. Whether a person was
-already counted in a cell is kept as a derived id (a hash of cell and staff reference) in a
-worker-internal table; the published figures hold counts only. Every change to a cell's
-partial is written to the compacted ``evaluation`` topic, keyed by cell and partition.
+answer counts once and answers land in the month of the offer; it is forgotten with the
+offer. Whether a person was already counted in a cell is kept as a keyed id (of cell and
+staff pseudonym) until the month is over; the published figures hold counts only. Every
+change to a cell's partial is written to the compacted ``evaluation`` topic, keyed by cell
+and partition; a cell is kept for the policy's ``retention.evaluation_months``, then
+tombstoned there too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -21,6 +24,7 @@ from schemas.boundary import derive_id
 from streams.context import WorkerContext
 from streams.evaluation.figures import Figures, observe
 from streams.ledger import Ledger
+from streams.retention import offer_expiry
 from streams.schedule import Pending
 
 ANSWER_FIELD = {Answer.ACCEPT: "accepted", Answer.NOT_NOW: "declined", Answer.REMIND_LATER: "later"}
@@ -35,6 +39,13 @@ class OfferRecord(BaseModel):
     scheme: str
     sent_at: AwareDatetime
     answers: tuple[Answer, ...] = ()
+
+
+def month_start(month: str, months_later: int, zone: ZoneInfo) -> datetime:
+    """The first instant of the month ``months_later`` after ``month`` (``YYYY-MM``)."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 + months_later
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone)
 
 
 class Recorder:
@@ -63,7 +74,11 @@ class Recorder:
         raw = self.cells.get(empty.key)
         figures = change(empty if raw is None else Figures.model_validate_json(raw))
         value = figures.model_dump_json()
-        self.cells.record(figures.key, value, partition)
+        policy = self.ctx.policy.current
+        kept_until = month_start(
+            record.month, policy.retention.evaluation_months, policy.timing.zone
+        )
+        self.cells.record(figures.key, value, partition, kept_until)
         self.ctx.outbox.put(self.topic, figures.key.encode(), value.encode())
 
     async def sent(self, pending: Pending, notification: Notification) -> None:
@@ -83,7 +98,7 @@ class Recorder:
         offer = pending.offer
         if offer.offer_id in self.offers or notification.scheme is None:
             return
-        profile = self.ctx.directory.get(offer.staff_ref)
+        profile = self.ctx.directory.get(offer.person)
         if profile is None:
             return
         now = notification.created_at
@@ -94,13 +109,22 @@ class Recorder:
             scheme=notification.scheme.scheme_id,
             sent_at=now,
         )
-        self.offers.record(offer.offer_id, record.model_dump_json(), pending.partition)
+        policy = self.ctx.policy.current
+        expiry = offer_expiry(offer, policy)
+        self.offers.record(offer.offer_id, record.model_dump_json(), pending.partition, expiry)
         person = derive_id(
-            "evp", record.month, record.unit, record.profession, record.scheme, offer.staff_ref
+            self.ctx.key,
+            "evp",
+            record.month,
+            record.unit,
+            record.profession,
+            record.scheme,
+            offer.person,
         )
         new_person = person not in self.people
-        if new_person:
-            self.people.record(person, "1", pending.partition)
+        if new_person:  # needed while offers can land in the month, a day's grace after it
+            month_over = month_start(record.month, 1, policy.timing.zone) + timedelta(days=1)
+            self.people.record(person, record.month, pending.partition, month_over)
         waited = now - offer.reported_at
         self.ctx.metrics.report_to_offer.observe(max(waited.total_seconds(), 0))
 
@@ -123,12 +147,11 @@ class Recorder:
         if response.answer in record.answers:
             return
         first = not record.answers
-        self.offers.record(
+        self.offers.replace(
             response.offer_id,
             record.model_copy(
                 update={"answers": (*record.answers, response.answer)}
             ).model_dump_json(),
-            partition,
         )
         waited = response.answered_at - record.sent_at
         self.ctx.metrics.answers.labels(response.answer.value).inc()
@@ -149,12 +172,17 @@ class Recorder:
 def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder:
     app = ctx.app
 
+    topic = ctx.topics.evaluation
+
+    def unpublish(cell: str, _value: str) -> None:
+        ctx.outbox.put(topic, cell.encode(), None)
+
     recorder = Recorder(
         ctx,
         ctx.ledger("evaluation-offers"),
         ctx.ledger("evaluation-people"),
-        ctx.ledger("evaluation-cells"),
-        ctx.topics.evaluation,
+        ctx.ledger("evaluation-cells", on_expire=unpublish),
+        topic,
     )
     on_sent.append(recorder.sent)
 

@@ -18,3 +18,14 @@ class EvaluationSettings(PsbSettings):
         description="Smallest number of people a figure may be built from; smaller cells "
         "(and those they could be derived from) are shown as suppressed.",
     )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the worker's evaluation page (/evaluation); the page is off "
+        "when unset. Never the worker's health and metrics port.",
+    )
+    host: str = Field(
+        "0.0.0.0",  # noqa: S104
+        description="Address the evaluation page listens on, when its port is set.",
+    )

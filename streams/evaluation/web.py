@@ -1,30 +1,65 @@
-"""Routes of the evaluation figures on the worker's web server."""
+"""The evaluation page on a port of its own, off by default.
+
+The figures are anonymous counts, but they are the quality department's, not everyone's: the
+page is served only when ``PSB_EVALUATION_PORT`` is set, on that port alone (the chart's
+NetworkPolicy admits it only from where values say), never on the worker's health port.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+from typing import Final
 
+from aiohttp import web
+
+from runtime.logging import get_logger
+from runtime.replicated_view import ReplicatedView
 from streams.context import WorkerContext
 from streams.evaluation.figures import Figures
 from streams.evaluation.page import render
-from streams.views import ReplicatedView
+from streams.evaluation.settings import EvaluationSettings
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+log = get_logger("evaluation")
+
+MONTH: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'",
+}
 
 
-def register(ctx: WorkerContext, k: int) -> ReplicatedView[Figures]:
-    app = ctx.app
+def evaluation_app(view: ReplicatedView[Figures], k: int) -> web.Application:
+    async def page(request: web.Request) -> web.Response:
+        month = request.query.get("month", "")
+        html = render(view.values(), month if MONTH.match(month) else None, k)
+        return web.Response(text=html, content_type="text/html", headers=HEADERS)
+
+    app = web.Application()
+    app.router.add_get("/evaluation", page)
+    return app
+
+
+def register(ctx: WorkerContext, settings: EvaluationSettings) -> None:
+    if settings.port is None:
+        return
     view: ReplicatedView[Figures] = ReplicatedView(ctx.topics.evaluation, Figures, ctx.kafka)
+    port = settings.port
 
-    @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
+    @ctx.app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
     async def keep_evaluation() -> None:
         await view.run()
 
-    @app.page("/evaluation")
-    async def evaluation(web_view: Any, request: Any) -> Any:
-        month = request.query.get("month", "")
-        html = render(view.values(), month if MONTH.match(month) else None, k)
-        return web_view.html(html)
-
-    return view
+    @ctx.app.task  # type: ignore[untyped-decorator]
+    async def serve_evaluation() -> None:
+        runner = web.AppRunner(evaluation_app(view, settings.k), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.host, port).start()
+            log.info("evaluation page served", port=port)
+            await asyncio.Event().wait()  # until the worker stops and cancels this task
+        finally:
+            await runner.cleanup()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from schemas import Actuality, IncidentSignal, StaffRole, SupportOffer
-from schemas.boundary import derive_id
+from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy
 from streams.policy.timing import offer_due
 
@@ -22,6 +23,7 @@ class Suppressed(StrEnum):
     UNIT = "unit"
     TOO_OLD = "too-old"
     ROLE = "role"
+    UNKNOWN_STAFF = "unknown-staff"
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class Decision:
     suppressed: tuple[tuple[StaffRole, Suppressed], ...]
 
 
-def offer_id_for(incident: str, staff_ref: str) -> str:
-    return derive_id("off", incident, staff_ref)
+def offer_id_for(key: PseudonymKey, incident: str, person: str) -> str:
+    return derive_id(key, "off", incident, person)
 
 
 def signal_suppression(signal: IncidentSignal, policy: Policy, now: datetime) -> Suppressed | None:
@@ -56,24 +58,36 @@ def role_offered(role: StaffRole, policy: Policy) -> bool:
     return bool(getattr(policy.roles, role.value))
 
 
-def decide(signal: IncidentSignal, policy: Policy, now: datetime) -> Decision:
-    """The offers a signal produces under ``policy`` at ``now``, and who was left out why."""
+def decide(
+    signal: IncidentSignal,
+    policy: Policy,
+    now: datetime,
+    key: PseudonymKey,
+    known: Container[str],
+) -> Decision:
+    """The offers a signal produces under ``policy`` at ``now``, and who was left out why.
+
+    ``known`` holds the staff pseudonyms of the directory: someone it does not know gets no
+    offer, and nothing about them is kept."""
     reason = signal_suppression(signal, policy, now)
     if reason is not None:
-        return Decision((), tuple((person.role, reason) for person in signal.staff))
+        return Decision((), tuple((involved.role, reason) for involved in signal.staff))
     due = offer_due(signal.reported_at, now, policy.timing)
     offers: list[SupportOffer] = []
     suppressed: list[tuple[StaffRole, Suppressed]] = []
-    for person in signal.staff:
-        if not role_offered(person.role, policy):
-            suppressed.append((person.role, Suppressed.ROLE))
+    for involved in signal.staff:
+        if not role_offered(involved.role, policy):
+            suppressed.append((involved.role, Suppressed.ROLE))
+            continue
+        if involved.person not in known:
+            suppressed.append((involved.role, Suppressed.UNKNOWN_STAFF))
             continue
         offers.append(
             SupportOffer(
-                offer_id=offer_id_for(signal.incident, person.staff_ref),
+                offer_id=offer_id_for(key, signal.incident, involved.person),
                 incident=signal.incident,
-                staff_ref=person.staff_ref,
-                role=person.role,
+                person=involved.person,
+                role=involved.role,
                 reported_at=signal.reported_at,
                 created_at=now,
                 due_at=due,

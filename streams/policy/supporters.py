@@ -22,6 +22,7 @@ from schemas.policy import SupporterSelection
 class Candidate:
     supporter: SupporterProfile
     profile: StaffProfile  # the supporter's own directory entry
+    pseudonym: str  # what their load is counted under
 
     @property
     def staff_ref(self) -> str:
@@ -56,7 +57,7 @@ def choose_supporter(
         return (
             0 if not selection.same_profession or profile.profession == person.profession else 1,
             0 if not selection.other_unit or profile.unit_code != person.unit_code else 1,
-            open_handoffs.get(candidate.staff_ref, 0) / candidate.supporter.capacity,
+            open_handoffs.get(candidate.pseudonym, 0) / candidate.supporter.capacity,
             _tie_break(person.staff_ref, candidate.staff_ref),
         )
 
@@ -64,6 +65,6 @@ def choose_supporter(
         candidate
         for candidate in candidates
         if eligible(person, candidate, scheme_id, today)
-        and open_handoffs.get(candidate.staff_ref, 0) < candidate.supporter.capacity
+        and open_handoffs.get(candidate.pseudonym, 0) < candidate.supporter.capacity
     ]
     return min(free, key=rank, default=None)

@@ -95,7 +95,7 @@ def dead_letters(kafka: KafkaSettings, channel: Channel, expected: int) -> list[
 def verify_links(urls: list[str], note: Notification) -> None:
     claims = [TOKENS.verify(urlsplit(url).path.rsplit("/", 1)[1]) for url in urls]
     assert [c.answer.value for c in claims] == ["accept", "not-now", "remind-later"]
-    assert {(c.offer_id, c.staff_ref) for c in claims} == {(note.offer_id, note.recipient_ref)}
+    assert {(c.offer_id, c.person) for c in claims} == {(note.offer_id, note.recipient_ref)}
 
 
 # ---------------------------------------------------------------- email

@@ -15,13 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Channel, Notification, StaffProfile, SupportResponse
 from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, pseudonym
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -74,7 +76,10 @@ def pipeline(
     )
     workdir = tmp_path_factory.mktemp("evaluation")
     worker = WorkerProcess(
-        kafka, f"eval-{uuid.uuid4().hex[:8]}", workdir, extra_env={"PSB_EVALUATION_K": str(K)}
+        kafka,
+        f"eval-{uuid.uuid4().hex[:8]}",
+        workdir,
+        extra_env={"PSB_EVALUATION_K": str(K), "PSB_EVALUATION_PORT": str(free_port())},
     ).start()
     reader = TopicReader(kafka, [topics.notifications(Channel.EMAIL)])
     report = {
@@ -92,14 +97,20 @@ def pipeline(
     }
     reader.close()
     for ref, answer in ANSWERS:
+        person = pseudonym(ref)
         response = SupportResponse(
-            offer_id=offers[ref], staff_ref=ref, answer=answer, answered_at=datetime.now(UTC)
+            offer_id=offers[person], person=person, answer=answer, answered_at=datetime.now(UTC)
         )
-        produce(kafka, topics.support_responses, [response.model_dump_json()], key=ref)
+        produce(kafka, topics.support_responses, [response.model_dump_json()], key=person)
     worker.wait_metric('psb_answers_total{answer="accept"}', 4)
     worker.wait_metric('psb_answers_total{answer="remind-later"}', 1)
     yield kafka, worker
     worker.stop()
+
+
+def evaluation_url(worker: WorkerProcess) -> str:
+    """The page is on a port of its own, never the worker's health and metrics port."""
+    return f"http://127.0.0.1:{worker.env['PSB_EVALUATION_PORT']}/evaluation"
 
 
 def report_command(kafka: KafkaSettings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -142,6 +153,7 @@ def test_the_report_command_prints_the_month_k_anonymously(
     assert bad.returncode == 2
     assert "YYYY-MM" in bad.stderr
 
+    assert httpx.get(worker.url("/evaluation"), timeout=5).status_code == 404  # its own port
     metrics = urllib.request.urlopen(worker.url("/metrics"), timeout=5).read().decode()
     assert "psb_report_to_offer_seconds_count 9.0" in metrics
     assert "psb_offer_to_answer_seconds_count 6.0" in metrics
@@ -166,7 +178,7 @@ def test_the_evaluation_page_renders_its_charts_in_a_browser(
             page = browser.new_page(viewport={"width": 1100, "height": 1500})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            response = page.goto(worker.url("/evaluation"), wait_until="load")
+            response = page.goto(evaluation_url(worker), wait_until="load")
             assert response is not None and response.status == 200
             assert page.locator("#funnel rect.bar").count() == 3
             assert page.locator("#trend rect.bar").count() == 3

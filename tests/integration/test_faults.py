@@ -32,7 +32,7 @@ from tests.support.kafka import TopicReader, produce, produce_keyed
 from tests.support.receivers import SmtpReceiver
 from tests.support.reports import expected_offers, native_report
 from tests.support.sink import SinkProcess
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, pseudonym
 
 PEOPLE = 200
 SENDER = "kollegastotte@helseforetak.example"
@@ -120,13 +120,13 @@ def test_worker_waits_for_a_broker_that_is_not_there_yet(tmp_path: Path) -> None
         broker.start()
         start.join(timeout=120)
         assert not start.is_alive(), "the worker did not become ready once the broker came"
-        ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
+        ensure_topics(kafka, Topics.of(kafka).specs())
         load_people(kafka, 10)
         reader = email_reader(kafka)
         produce(kafka, Topics(kafka.topic_prefix).incident_reports, [native_report(1, "late", 10)])
         reader.poll_until(lambda messages: len(messages) >= 2, timeout=60, idle=2)
         recipients = {Notification.model_validate_json(v).recipient_ref for v in reader.values()}
-        assert recipients == {"emp-1", "emp-0"}  # report 1: reporter emp-1, involved emp-0
+        assert recipients == {pseudonym("emp-1"), pseudonym("emp-0")}  # report 1's two people
     finally:
         worker.stop()
         broker.stop()

@@ -22,7 +22,7 @@ from schemas import (
     SupportResponse,
 )
 from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, pseudonym
 
 TIMED = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "timed.yaml"
 MARKERS = ("Ola Testpasient", "12345678901", "MARKER-FALL-7", "ward-secret-unit", "medication")
@@ -70,7 +70,7 @@ def report(*refs: str) -> bytes:
 def answer(kafka: KafkaSettings, offer: Notification, given: Answer) -> None:
     response = SupportResponse(
         offer_id=offer.offer_id,
-        staff_ref=offer.recipient_ref,
+        person=offer.recipient_ref,
         answer=given,
         answered_at=datetime.now(UTC),
     )
@@ -78,7 +78,7 @@ def answer(kafka: KafkaSettings, offer: Notification, given: Answer) -> None:
         kafka,
         Topics(kafka.topic_prefix).support_responses,
         [response.model_dump_json()],
-        key=response.staff_ref,
+        key=response.person,
     )
 
 
@@ -141,9 +141,9 @@ def test_accepted_offers_reach_a_supporter_then_the_coordinator_with_nothing_of_
         reader.poll_until(lambda m: len(m) >= 2, timeout=60)
         offers = {n.recipient_ref: n for n in parsed(reader)}
         for _ in range(3):  # a repeated click that slipped through still hands off once
-            answer(kafka, offers["hp-1"], Answer.ACCEPT)
+            answer(kafka, offers[pseudonym("hp-1")], Answer.ACCEPT)
         reader.poll_until(lambda m: len(m) >= 3, timeout=60)
-        answer(kafka, offers["hp-2"], Answer.ACCEPT)
+        answer(kafka, offers[pseudonym("hp-2")], Answer.ACCEPT)
         reader.poll_until(lambda m: len(m) >= 4, timeout=60)
     finally:
         worker.stop()
@@ -151,7 +151,7 @@ def test_accepted_offers_reach_a_supporter_then_the_coordinator_with_nothing_of_
     # a restarted worker that sees the accept again hands off nothing new
     again = WorkerProcess(kafka, app_id, tmp_path).start()
     try:
-        answer(kafka, offers["hp-1"], Answer.ACCEPT)
+        answer(kafka, offers[pseudonym("hp-1")], Answer.ACCEPT)
         again.wait_metric('psb_duplicates_suppressed_total{stage="handoff"}', 1)
         reader.drain(idle=2)
     finally:
@@ -159,14 +159,17 @@ def test_accepted_offers_reach_a_supporter_then_the_coordinator_with_nothing_of_
 
     handoffs = [n for n in parsed(reader) if n.kind is NotificationKind.HANDOFF]
     assert [(n.recipient_ref, n.channel) for n in handoffs] == [
-        ("sup-other", Channel.SLACK),  # not the line manager; the other has room for one
+        (pseudonym("sup-other"), Channel.SLACK),  # not the line manager; has room for one
         ("coordinator:arbeidsgiver", Channel.EMAIL),  # nobody else free: the coordinator
     ]
     first, second = handoffs
     assert first.address == "U0OTHER1"
     assert first.display_name == "Per Hansen"
     assert first.handoff is not None
-    assert (first.handoff.staff_ref, first.handoff.display_name) == ("hp-1", "Kari Nordmann")
+    assert (first.handoff.person, first.handoff.display_name) == (
+        pseudonym("hp-1"),
+        "Kari Nordmann",
+    )
     assert (first.handoff.contact_channel, first.handoff.contact_address) == (
         Channel.EMAIL,
         "kari@sykehus.example",
@@ -183,6 +186,7 @@ def test_accepted_offers_reach_a_supporter_then_the_coordinator_with_nothing_of_
             for marker in MARKERS:
                 assert marker not in raw
             assert "inc_" not in raw  # not even the incident's pseudonym
+            assert '"hp-1"' not in raw and '"sup-other"' not in raw  # people as pseudonyms
     reader.close()
 
 
@@ -203,15 +207,16 @@ def test_remind_me_later_brings_one_reminder_and_not_now_ends_the_offer(
         produce(kafka, topics.incident_reports, [report("rl-1", "rl-2")])
         reader.poll_until(lambda m: len(m) >= 2, timeout=60)
         offers = {n.recipient_ref: n for n in parsed(reader)}
-        answer(kafka, offers["rl-1"], Answer.REMIND_LATER)
-        answer(kafka, offers["rl-2"], Answer.NOT_NOW)
+        answer(kafka, offers[pseudonym("rl-1")], Answer.REMIND_LATER)
+        answer(kafka, offers[pseudonym("rl-2")], Answer.NOT_NOW)
         worker.wait_metric("psb_reminders_cancelled_total", 2)
-        answer(kafka, offers["rl-1"], Answer.REMIND_LATER)  # asked twice: still one reminder
+        answer(kafka, offers[pseudonym("rl-1")], Answer.REMIND_LATER)  # asked twice: still one
         reader.poll_until(lambda m: len(m) >= 3, timeout=60, idle=8)
     finally:
         worker.stop()
     kinds = sorted((n.recipient_ref, n.kind.value) for n in parsed(reader))
-    assert kinds == [("rl-1", "offer"), ("rl-1", "reminder"), ("rl-2", "offer")]
+    rl_1, rl_2 = pseudonym("rl-1"), pseudonym("rl-2")
+    assert kinds == sorted([(rl_1, "offer"), (rl_1, "reminder"), (rl_2, "offer")])
     reader.close()
 
 
@@ -238,7 +243,7 @@ def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restar
         responses = [
             SupportResponse(
                 offer_id=offer.offer_id,
-                staff_ref=offer.recipient_ref,
+                person=offer.recipient_ref,
                 answer=Answer.ACCEPT,
                 answered_at=datetime.now(UTC),
             )
@@ -247,7 +252,7 @@ def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restar
         produce_keyed(
             kafka,
             topics.support_responses,
-            [(response.staff_ref, response.model_dump_json()) for response in responses],
+            [(response.person, response.model_dump_json()) for response in responses],
         )
 
     worker = WorkerProcess(kafka, app_id, tmp_path).start()
@@ -268,5 +273,6 @@ def test_a_worker_stopped_right_after_many_hand_offs_repeats_none_when_it_restar
     finally:
         again.stop()
     handoffs = [n for n in parsed(reader) if n.kind is NotificationKind.HANDOFF]
-    assert sorted(n.handoff.staff_ref for n in handoffs if n.handoff is not None) == refs
+    handed = sorted(n.handoff.person for n in handoffs if n.handoff is not None)
+    assert handed == sorted(pseudonym(ref) for ref in refs)
     reader.close()

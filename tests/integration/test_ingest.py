@@ -32,7 +32,7 @@ from tests.support.fhir_bundles import r4_backport_notification, r4b_notificatio
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
 from tests.support.ingest import HMAC_SECRET, IngestProcess
 from tests.support.kafka import TopicReader, produce_keyed
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, pseudonym
 from tests.unit.helpers import fixture, native_report
 
 EXAMPLES = SHARED / "fhir-examples"
@@ -288,13 +288,21 @@ def test_an_ingested_report_reaches_the_worker_and_becomes_offers(
     minimize agent is bypassed, and nothing raw is on incident-reports."""
     own = kafka_factory()
     topics = Topics(own.topic_prefix)
-    profile = {
-        "staff_ref": "emp-1",
-        "profession": "nurse",
-        "unit_code": "MED-3",
-        "channels": [{"channel": "email", "address": "emp1@sykehus.example"}],
-    }
-    produce_keyed(own, topics.staff_directory, [("emp-1", json.dumps(profile))])
+    profiles = [
+        (
+            ref,
+            json.dumps(
+                {
+                    "staff_ref": ref,
+                    "profession": "nurse",
+                    "unit_code": "MED-3",
+                    "channels": [{"channel": "email", "address": f"{ref}@sykehus.example"}],
+                }
+            ),
+        )
+        for ref in ("emp-1", "emp-2")
+    ]
+    produce_keyed(own, topics.staff_directory, profiles)
     worker = WorkerProcess(own, f"ingest-{uuid.uuid4().hex[:8]}", tmp_path).start()
     try:
         with IngestProcess(own, tmp_path) as process:
@@ -306,8 +314,8 @@ def test_an_ingested_report_reaches_the_worker_and_becomes_offers(
         finally:
             reader.close()
         assert {m.topic() for m in messages} == {topics.support_offers}
-        offered = {json.loads(m.value() or b"{}")["staff_ref"] for m in messages}
-        assert offered == {"emp-1", "emp-2"}  # reporter and involved; witnesses are not
+        offered = {json.loads(m.value() or b"{}")["person"] for m in messages}
+        assert offered == {pseudonym("emp-1"), pseudonym("emp-2")}  # witnesses are not
     finally:
         worker.stop()
 

@@ -45,7 +45,7 @@ def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"{broken}:16: triggers.minimum_severity: Input should be 'none'")
     assert lines[1] == (
-        f"{broken}:34: timing.delay: use a number and a unit: s, m, h or d (for example 2h or 3d)"
+        f"{broken}:49: timing.delay: use a number and a unit: s, m, h or d (for example 2h or 3d)"
     )
     assert lines[2] == "2 problem(s); the policy was not accepted"
 
@@ -64,16 +64,17 @@ def test_simulate_counts_what_would_have_been_sent_and_shows_no_content() -> Non
     figures = json.loads(result.stdout)
     assert figures["reports"] == 5
     assert figures["refused"] == {"invalid-json": 1}
-    assert figures["offers"] == 8
-    assert figures["offers_by_role"] == {"reporter": 4, "involved": 4}
+    assert figures["offers"] == 7  # one person involved is in no directory: no offer
+    assert figures["offers_by_role"] == {"reporter": 4, "involved": 3}
     assert figures["notifications_by_scheme"] == {
         "arbeidsgiver": 3,
         "legeforeningen": 2,
         "psykologforeningen": 1,
     }
     assert figures["notifications_by_channel"] == {"email": 3, "sms": 1, "slack": 1, "webhook": 1}
-    assert figures["not_notified"] == {"opted-out": 1, "unknown-staff": 1}
-    assert figures["suppressed"] == {"witness:role": 2}
+    assert figures["not_notified"] == {"opted-out": 1}
+    assert figures["suppressed"] == {"witness:role": 2, "involved:unknown-staff": 1}
+    assert figures["dropped"] == {}  # the policy declares the demo system's own categories
     sensitive = (SAMPLES / "sensitive.txt").read_text().splitlines()
     staff = [json.loads(line) for line in (SAMPLES / "staff.ndjson").read_text().splitlines()]
     personal = [p["staff_ref"] for p in staff] + [p["display_name"] for p in staff]

@@ -17,7 +17,7 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Channel, Notification, StaffProfile, SupportResponse
 from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, pseudonym
 
 TIMED = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "timed.yaml"
 
@@ -52,7 +52,7 @@ def notifications(reader: TopicReader) -> list[Notification]:
 
 
 def kinds_for(reader: TopicReader, ref: str) -> list[str]:
-    return sorted(n.kind.value for n in notifications(reader) if n.recipient_ref == ref)
+    return sorted(n.kind.value for n in notifications(reader) if n.recipient_ref == pseudonym(ref))
 
 
 def load(kafka: KafkaSettings, *profiles: StaffProfile) -> None:
@@ -115,17 +115,20 @@ def test_the_reminder_comes_only_without_an_answer(
     reader = email_reader(kafka)
     produce(kafka, topics.incident_reports, [report("emp-t1", "emp-t2")])
     reader.poll_until(
-        lambda _: {"emp-t1", "emp-t2"} <= {n.recipient_ref for n in notifications(reader)},
+        lambda _: (
+            {pseudonym("emp-t1"), pseudonym("emp-t2")}
+            <= {n.recipient_ref for n in notifications(reader)}
+        ),
         timeout=60,
     )
-    offer_t1 = next(n for n in notifications(reader) if n.recipient_ref == "emp-t1")
+    offer_t1 = next(n for n in notifications(reader) if n.recipient_ref == pseudonym("emp-t1"))
     answer = SupportResponse(
         offer_id=offer_t1.offer_id,
-        staff_ref="emp-t1",
+        person=pseudonym("emp-t1"),
         answer=Answer.NOT_NOW,
         answered_at=datetime.now(UTC),
     )
-    produce(kafka, topics.support_responses, [answer.model_dump_json()], key="emp-t1")
+    produce(kafka, topics.support_responses, [answer.model_dump_json()], key=answer.person)
     worker.wait_metric("psb_reminders_cancelled_total", 1)
     reader.poll_until(
         lambda _: kinds_for(reader, "emp-t2") == ["offer", "reminder"], timeout=60, idle=3
@@ -149,7 +152,7 @@ def test_opting_out_after_the_offer_was_scheduled_means_nothing_is_sent(
 
 
 def versions_of(reader: TopicReader, ref: str) -> list[str]:
-    return [n.policy_version for n in notifications(reader) if n.recipient_ref == ref]
+    return [n.policy_version for n in notifications(reader) if n.recipient_ref == pseudonym(ref)]
 
 
 def test_a_changed_policy_file_takes_effect_and_a_broken_one_is_refused(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from schemas import Channel, Language, Notification, Profession
 from schemas.notification import HandoffDetails, NotificationKind, ResourceInfo, SchemeInfo
+from tests.support.worker import pseudonym
 
 ADDRESSES = {
     Channel.EMAIL: "kari@sykehus.example",
@@ -26,7 +27,7 @@ def notification(
 ) -> Notification:
     handoff = (
         HandoffDetails(
-            staff_ref="emp-2002",
+            person=pseudonym("emp-2002"),
             display_name="Per Hansen",
             contact_channel=Channel.SMS,
             contact_address="+4798765432",
@@ -42,7 +43,7 @@ def notification(
         kind=kind,
         channel=channel,
         address=address or ADDRESSES[channel],
-        recipient_ref="emp-1001",
+        recipient_ref=pseudonym("emp-1001"),
         display_name="Kari Nordmann",
         language=language,
         profession=Profession.NURSE,

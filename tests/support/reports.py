@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from schemas.boundary import PseudonymKey, pseudonymize
+from schemas.boundary import pseudonymize
 from streams.policy.decide import offer_id_for
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tests.support.worker import TEST_KEY as KEY
+from tests.support.worker import pseudonym
 
 SOURCE = "fault-test"
-KEY = PseudonymKey(TEST_PSEUDONYM_KEY.encode())
 
 
 def staff_of(number: int, people: int) -> tuple[str, str]:
@@ -45,5 +45,5 @@ def expected_offers(count: int, run: str, people: int) -> dict[str, str]:
     for number in range(count):
         incident = pseudonymize(KEY, SOURCE, f"{run}-{number}")
         for ref in dict.fromkeys(staff_of(number, people)):
-            expected[offer_id_for(incident, ref)] = ref
+            expected[offer_id_for(KEY, incident, pseudonym(ref))] = ref
     return expected

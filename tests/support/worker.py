@@ -12,9 +12,16 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
+from schemas.boundary import PseudonymKey, pseudonymize_staff
 from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
+TEST_KEY = PseudonymKey(TEST_PSEUDONYM_KEY.encode())
+
+
+def pseudonym(staff_ref: str) -> str:
+    """The staff pseudonym the worker and the ingest server of the tests give ``staff_ref``."""
+    return pseudonymize_staff(TEST_KEY, staff_ref)
 
 
 def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> dict[str, str]:

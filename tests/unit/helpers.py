@@ -7,10 +7,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from schemas.boundary import PseudonymKey
+from schemas.boundary import PseudonymKey, Vocabulary, pseudonymize_staff
 from schemas.policy import Policy, default_policy
 
 KEY = PseudonymKey(b"unit-test-pseudonym-key-0123456789abcdef")
+VOCABULARY = Vocabulary.of(
+    sources={"avvik-test", "fhir"}, directory_units={"MED-3", "PSY-1", "KIR-1", "ward-7", "icu-1"}
+)
+"""What an installation of the tests knows: its source systems and units."""
+
+
+class Everyone:
+    """Every person is in the directory."""
+
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
+EVERYONE = Everyone()
+
+
+def staff(ref: str) -> str:
+    """The pseudonym of a staff reference under the tests' key."""
+    return pseudonymize_staff(KEY, ref)
+
+
 RECEIVED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

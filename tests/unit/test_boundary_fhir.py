@@ -6,7 +6,7 @@ from datetime import datetime
 
 from schemas import Actuality, Seriousness, Severity, SourceFormat, StaffRole
 from schemas.boundary import minimize
-from tests.unit.helpers import KEY, RECEIVED_AT, fixture
+from tests.unit.helpers import KEY, RECEIVED_AT, VOCABULARY, fixture, staff
 
 R = StaffRole.REPORTER
 I = StaffRole.INVOLVED  # noqa: E741
@@ -15,42 +15,51 @@ W = StaffRole.WITNESS
 
 def staff_of(name: str) -> dict[str, StaffRole]:
     signal = minimize(fixture(name), KEY, received_at=RECEIVED_AT)
-    return {person.staff_ref: person.role for person in signal.staff}
+    return {involved.person: involved.role for involved in signal.staff}
+
+
+def pseudonyms(roles: dict[str, StaffRole]) -> dict[str, StaffRole]:
+    """The staff references as they leave the boundary: keyed pseudonyms."""
+    return {staff(ref): role for ref, role in roles.items()}
 
 
 def test_r4_recorder_is_reporter_and_contributors_are_involved() -> None:
-    assert staff_of("r4-contributors.json") == {
-        # the recorder is also a contributor: involved outranks reporter
-        "Practitioner/nurse-1": I,
-        "Practitioner/doctor-2": I,
-        "PractitionerRole/role-3": I,  # absolute URL with _history
-        "9144900": I,  # logical reference by HPR number
-    }
+    assert staff_of("r4-contributors.json") == pseudonyms(
+        {
+            # the recorder is also a contributor: involved outranks reporter
+            "Practitioner/nurse-1": I,
+            "Practitioner/doctor-2": I,
+            "PractitionerRole/role-3": I,  # absolute URL with _history
+            "9144900": I,  # logical reference by HPR number
+        }
+    )
 
 
 def test_r4_non_staff_actors_are_never_staff() -> None:
     # recorder Patient; RelatedPerson, Organization and Device contributors
-    assert staff_of("r4-patient-recorder.json") == {"Practitioner/nurse-5": I}
+    assert staff_of("r4-patient-recorder.json") == pseudonyms({"Practitioner/nurse-5": I})
 
 
 def test_r5_participant_function_decides_the_role() -> None:
-    assert staff_of("r5-participants.json") == {
-        "Practitioner/doctor-10": I,  # recorder, and PART: involved outranks reporter
-        "Practitioner/nurse-11": I,  # PART
-        "PractitionerRole/hcw-12": W,  # WIT
-        "Practitioner/nurse-13": R,  # AUT
-        "Practitioner/midwife-14": R,  # INF
-        "Practitioner/doctor-15": I,  # another function: took part
-        "Practitioner/psychologist-16": I,  # no function: took part
-    }
+    assert staff_of("r5-participants.json") == pseudonyms(
+        {
+            "Practitioner/doctor-10": I,  # recorder, and PART: involved outranks reporter
+            "Practitioner/nurse-11": I,  # PART
+            "PractitionerRole/hcw-12": W,  # WIT
+            "Practitioner/nurse-13": R,  # AUT
+            "Practitioner/midwife-14": R,  # INF
+            "Practitioner/doctor-15": I,  # another function: took part
+            "Practitioner/psychologist-16": I,  # no function: took part
+        }
+    )
 
 
 def test_r5_patient_recorder_and_logical_witness() -> None:
-    assert staff_of("r5-patient-recorder.json") == {"emp-77": W}
+    assert staff_of("r5-patient-recorder.json") == pseudonyms({"emp-77": W})
 
 
 def test_r4_codes_and_timestamps() -> None:
-    signal = minimize(fixture("r4-contributors.json"), KEY, received_at=RECEIVED_AT)
+    signal = minimize(fixture("r4-contributors.json"), KEY, VOCABULARY, received_at=RECEIVED_AT)
     assert signal.source_format is SourceFormat.FHIR_R4
     assert signal.category_codes == ("medication-mishap",)  # "has a space" is dropped
     assert signal.severity is Severity.MODERATE
@@ -70,7 +79,7 @@ def test_r4_fatal_outcome_outranks_severity_and_partial_dates_fall_back() -> Non
 
 
 def test_r5_codes_and_occurrence_period() -> None:
-    signal = minimize(fixture("r5-participants.json"), KEY, received_at=RECEIVED_AT)
+    signal = minimize(fixture("r5-participants.json"), KEY, VOCABULARY, received_at=RECEIVED_AT)
     assert signal.source_format is SourceFormat.FHIR_R5
     assert signal.severity is Severity.DEATH  # SNOMED CT 419099009 outcome
     assert signal.seriousness is Seriousness.SERIOUS

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from schemas import Reason, Severity, SourceFormat, StaffRole
-from schemas.boundary import BoundaryError, InputFormat, minimize
-from tests.unit.helpers import KEY, native_report
+from schemas.boundary import BoundaryError, CopiedField, Drop, InputFormat, minimize, project
+from tests.unit.helpers import KEY, VOCABULARY, native_report, staff
 
 DROP = object()
 
@@ -17,37 +17,51 @@ def test_native_report_keeps_codes_and_staff_only() -> None:
         description="Pasienten Ola Testpasient fikk dobbel dose",
         patient={"name": "Ola Testpasient", "national_id": "01017012345"},
     )
-    signal = minimize(report, KEY)
+    signal = minimize(report, KEY, VOCABULARY)
     assert signal.source_format is SourceFormat.NATIVE
     assert signal.source_system == "avvik-test"
     assert signal.unit_code == "MED-3"
+    assert signal.category_codes == ("medication-mishap",)  # FHIR R5's category value set
     assert signal.severity is Severity.MODERATE
-    assert [(p.staff_ref, p.role) for p in signal.staff] == [
-        ("emp-1", StaffRole.REPORTER),
-        ("emp-2", StaffRole.INVOLVED),
-        ("emp-3", StaffRole.WITNESS),
+    assert [(p.person, p.role) for p in signal.staff] == [
+        (staff("emp-1"), StaffRole.REPORTER),
+        (staff("emp-2"), StaffRole.INVOLVED),
+        (staff("emp-3"), StaffRole.WITNESS),
     ]
     text = signal.model_dump_json()
-    for secret in ("Testpasient", "01017012345", "dobbel", "AV-1"):
+    for secret in ("Testpasient", "01017012345", "dobbel", "AV-1", "emp-1"):
         assert secret not in text
 
 
 def test_invalid_optional_codes_are_dropped_not_copied() -> None:
-    signal = minimize(
+    projection = project(
         native_report(
             unit_code="Sengepost for Ola Testpasient",
-            category_codes=["ok-code", "Ola Testpasient", "x" * 65, "ok-code"],
+            category_codes=["wrong-dose", "Ola Testpasient", "x" * 65, "wrong-dose"],
             severity="catastrophic",
             seriousness="very",
             actuality="maybe",
         ),
         KEY,
+        VOCABULARY,
     )
+    signal = projection.signal
     assert signal.unit_code is None
-    assert signal.category_codes == ("ok-code",)
+    assert signal.category_codes == ("wrong-dose",)
     assert signal.severity is None
     assert signal.seriousness is None
     assert signal.actuality is None
+    assert sorted(projection.dropped, key=str) == sorted(
+        [
+            Drop(CopiedField.UNIT_CODE, Reason.INVALID_IDENTIFIER),
+            Drop(CopiedField.CATEGORY_CODES, Reason.INVALID_IDENTIFIER),
+            Drop(CopiedField.CATEGORY_CODES, Reason.INVALID_IDENTIFIER),
+            Drop(CopiedField.SEVERITY, Reason.UNKNOWN_CODE),
+            Drop(CopiedField.SERIOUSNESS, Reason.UNKNOWN_CODE),
+            Drop(CopiedField.ACTUALITY, Reason.UNKNOWN_CODE),
+        ],
+        key=str,
+    )
 
 
 @pytest.mark.parametrize(

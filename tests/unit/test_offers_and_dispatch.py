@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -20,19 +21,28 @@ from schemas import (
     NotificationKind,
     Profession,
     StaffProfile,
+    StaffRole,
     SupportOffer,
 )
-from schemas.boundary import minimize
+from schemas.boundary import PseudonymKey, minimize
 from streams.agents.dispatch import Dispatcher, Skip, notification_for
 from streams.context import WorkerContext
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
-from streams.policy.decide import Suppressed, decide
+from streams.policy.decide import Suppressed, decide, offer_id_for
 from streams.schedule import Pending, Schedule, Stage
 from tests.support.outbox_broker import App as OutboxApp
 from tests.support.outbox_broker import Batch, Broker
-from tests.unit.helpers import KEY, RECEIVED_AT, lenient_policy, native_report
+from tests.unit.helpers import (
+    EVERYONE,
+    KEY,
+    RECEIVED_AT,
+    VOCABULARY,
+    lenient_policy,
+    native_report,
+    staff,
+)
 
 ALL = frozenset(Channel)
 POLICY = lenient_policy()
@@ -55,18 +65,18 @@ def profile(**changes: object) -> StaffProfile:
 
 
 def signal(**changes: object) -> IncidentSignal:
-    return minimize(native_report(**changes), KEY)
+    return minimize(native_report(**changes), KEY, VOCABULARY)
 
 
 def first_offer() -> SupportOffer:
-    return decide(signal(), POLICY, RECEIVED_AT).offers[0]
+    return decide(signal(), POLICY, RECEIVED_AT, KEY, EVERYONE).offers[0]
 
 
 def test_reporters_and_involved_get_offers_witnesses_do_not() -> None:
-    decision = decide(signal(), POLICY, RECEIVED_AT)
-    assert [(offer.staff_ref, offer.role.value) for offer in decision.offers] == [
-        ("emp-1", "reporter"),
-        ("emp-2", "involved"),
+    decision = decide(signal(), POLICY, RECEIVED_AT, KEY, EVERYONE)
+    assert [(offer.person, offer.role.value) for offer in decision.offers] == [
+        (staff("emp-1"), "reporter"),
+        (staff("emp-2"), "involved"),
     ]
     assert [(role.value, reason) for role, reason in decision.suppressed] == [
         ("witness", Suppressed.ROLE)
@@ -75,22 +85,43 @@ def test_reporters_and_involved_get_offers_witnesses_do_not() -> None:
 
 
 def test_offer_ids_are_stable_per_incident_and_person() -> None:
-    first = [offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT).offers]
-    again = [offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT).offers]
-    other = [o.offer_id for o in decide(signal(report_id="AV-2"), POLICY, RECEIVED_AT).offers]
+    first = [
+        offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT, KEY, EVERYONE).offers
+    ]
+    again = [
+        offer.offer_id for offer in decide(signal(), POLICY, RECEIVED_AT, KEY, EVERYONE).offers
+    ]
+    other = [
+        o.offer_id
+        for o in decide(signal(report_id="AV-2"), POLICY, RECEIVED_AT, KEY, EVERYONE).offers
+    ]
     assert first == again
     assert not set(first) & set(other)
 
 
+def test_someone_the_directory_does_not_know_gets_no_offer() -> None:
+    decision = decide(signal(), POLICY, RECEIVED_AT, KEY, {staff("emp-1")})
+    assert [offer.person for offer in decision.offers] == [staff("emp-1")]
+    assert (StaffRole.INVOLVED, Suppressed.UNKNOWN_STAFF) in decision.suppressed
+
+
+def test_offer_ids_cannot_be_computed_without_the_key() -> None:
+    offer = first_offer()
+    other_key = PseudonymKey(b"another-installation-key-0123456789abcdef")
+    assert offer_id_for(other_key, offer.incident, offer.person) != offer.offer_id
+    plain = hashlib.sha256(f"{offer.incident}\x1f{offer.person}".encode()).hexdigest()[:32]
+    assert offer.offer_id != f"off_{plain}"
+
+
 def test_first_enabled_channel_in_the_persons_language_with_their_scheme() -> None:
-    note = notification_for(first_offer(), profile(), ALL, RECEIVED_AT, POLICY)
+    note = notification_for(KEY, first_offer(), profile(), ALL, RECEIVED_AT, POLICY)
     assert not isinstance(note, Skip)
     assert (note.channel, note.address, note.language) == (Channel.SLACK, "U0123ABCD", Language.NN)
     assert note.kind is NotificationKind.OFFER
     assert note.scheme is not None and note.scheme.scheme_id == "arbeidsgiver"
     assert note.scheme.name == "Kollegastøtte i helseføretaket"  # Nynorsk
     fallback = notification_for(
-        first_offer(), profile(), frozenset({Channel.EMAIL}), RECEIVED_AT, POLICY
+        KEY, first_offer(), profile(), frozenset({Channel.EMAIL}), RECEIVED_AT, POLICY
     )
     assert not isinstance(fallback, Skip) and fallback.channel is Channel.EMAIL
     assert fallback.notification_id != note.notification_id
@@ -98,7 +129,7 @@ def test_first_enabled_channel_in_the_persons_language_with_their_scheme() -> No
 
 def test_doctors_get_their_associations_scheme_in_english() -> None:
     doctor = profile(profession=Profession.PHYSICIAN, language=Language.EN)
-    note = notification_for(first_offer(), doctor, ALL, RECEIVED_AT, POLICY)
+    note = notification_for(KEY, first_offer(), doctor, ALL, RECEIVED_AT, POLICY)
     assert not isinstance(note, Skip) and note.scheme is not None
     assert note.scheme.scheme_id == "legeforeningen"
     assert note.scheme.name == "The Norwegian Medical Association's peer support scheme"
@@ -110,9 +141,9 @@ def test_doctors_get_their_associations_scheme_in_english() -> None:
 
 def test_a_reminder_is_a_different_notification() -> None:
     offer = first_offer()
-    first = notification_for(offer, profile(), ALL, RECEIVED_AT, POLICY)
+    first = notification_for(KEY, offer, profile(), ALL, RECEIVED_AT, POLICY)
     reminder = notification_for(
-        offer, profile(), ALL, RECEIVED_AT, POLICY, NotificationKind.REMINDER
+        KEY, offer, profile(), ALL, RECEIVED_AT, POLICY, NotificationKind.REMINDER
     )
     assert not isinstance(first, Skip) and not isinstance(reminder, Skip)
     assert reminder.kind is NotificationKind.REMINDER
@@ -121,20 +152,22 @@ def test_a_reminder_is_a_different_notification() -> None:
 
 def test_unknown_opted_out_and_unreachable_people_are_skipped() -> None:
     offer = first_offer()
-    assert notification_for(offer, None, ALL, RECEIVED_AT, POLICY) is Skip.UNKNOWN_STAFF
+    assert notification_for(KEY, offer, None, ALL, RECEIVED_AT, POLICY) is Skip.UNKNOWN_STAFF
     assert (
-        notification_for(offer, profile(opted_out=True), ALL, RECEIVED_AT, POLICY) is Skip.OPTED_OUT
+        notification_for(KEY, offer, profile(opted_out=True), ALL, RECEIVED_AT, POLICY)
+        is Skip.OPTED_OUT
     )
     assert (
-        notification_for(offer, profile(channels=()), ALL, RECEIVED_AT, POLICY) is Skip.NO_CHANNEL
+        notification_for(KEY, offer, profile(channels=()), ALL, RECEIVED_AT, POLICY)
+        is Skip.NO_CHANNEL
     )
     only_sms = frozenset({Channel.SMS})
-    assert notification_for(offer, profile(), only_sms, RECEIVED_AT, POLICY) is Skip.NO_CHANNEL
+    assert notification_for(KEY, offer, profile(), only_sms, RECEIVED_AT, POLICY) is Skip.NO_CHANNEL
 
 
 def test_notification_carries_nothing_about_the_incident() -> None:
     offer = first_offer()
-    note = notification_for(offer, profile(), ALL, RECEIVED_AT, POLICY)
+    note = notification_for(KEY, offer, profile(), ALL, RECEIVED_AT, POLICY)
     text = note.model_dump_json() if not isinstance(note, Skip) else ""
     for detail in (offer.incident, "MED-3", "medication", "2026-11-20", "moderate", "AV-1"):
         assert detail not in text
@@ -160,7 +193,8 @@ def _dispatcher(broker: Broker, table: Callable[[str], Any]) -> Dispatcher:
     ctx = WorkerContext(
         **dict.fromkeys(("app", "kafka", "boundary", "worker", "supporters"), cast(Any, None)),
         topics=Topics("psb."),
-        directory=cast(Any, SimpleNamespace(get=lambda ref: profile(staff_ref=ref))),
+        key=KEY,
+        directory=cast(Any, SimpleNamespace(get=lambda _: profile())),
         policy=cast(Any, SimpleNamespace(current=POLICY)),
         metrics=WorkerMetrics(),
         enabled_channels=ALL,

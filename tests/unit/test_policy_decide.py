@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from schemas import StaffRole
-from schemas.boundary import minimize
+from schemas.boundary import Vocabulary, minimize
 from schemas.policy import Policy, parse_policy
-from streams.policy.decide import Suppressed, decide
-from tests.unit.helpers import KEY, RECEIVED_AT, native_report
+from streams.policy.decide import Decision, Suppressed, decide
+from tests.unit.helpers import EVERYONE, KEY, RECEIVED_AT, native_report, staff
 
 BASE = """\
 version: test-1
@@ -26,14 +26,21 @@ def policy(extra: str = "") -> Policy:
     return parse_policy(BASE + extra)
 
 
+def judged(report: dict[str, Any], under: Policy) -> Decision:
+    """As the worker judges it: the report minimized with the policy's own codes."""
+    vocabulary = Vocabulary.of(under, sources={"avvik-test"}, directory_units={"MED-3", "PSY-1"})
+    return decide(minimize(report, KEY, vocabulary), under, RECEIVED_AT, KEY, EVERYONE)
+
+
 def offered(report: dict[str, Any], extra: str = "") -> list[str]:
-    decision = decide(minimize(report, KEY), policy(extra), RECEIVED_AT)
-    return [offer.staff_ref for offer in decision.offers]
+    return [offer.person for offer in judged(report, policy(extra)).offers]
 
 
 def reasons(report: dict[str, Any], extra: str = "") -> set[Suppressed]:
-    decision = decide(minimize(report, KEY), policy(extra), RECEIVED_AT)
-    return {reason for _, reason in decision.suppressed}
+    return {reason for _, reason in judged(report, policy(extra)).suppressed}
+
+
+EMP_1, EMP_2, EMP_3 = staff("emp-1"), staff("emp-2"), staff("emp-3")
 
 
 @pytest.mark.parametrize(
@@ -69,34 +76,32 @@ def test_triggers_suppress_the_whole_report(
     changes: dict[str, Any], extra: str, reason: Suppressed
 ) -> None:
     report = native_report(**changes)
-    assert offered(report) == ["emp-1", "emp-2"]  # offered without the trigger
+    assert offered(report) == [EMP_1, EMP_2]  # offered without the trigger
     assert offered(report, extra) == []
     assert reasons(report, extra) == {reason}
 
 
 def test_severity_at_the_minimum_is_offered() -> None:
     extra = "triggers: {minimum_severity: moderate}\n"
-    assert offered(native_report(severity="moderate"), extra) == ["emp-1", "emp-2"]
-    assert offered(native_report(severity="death"), extra) == ["emp-1", "emp-2"]
+    assert offered(native_report(severity="moderate"), extra) == [EMP_1, EMP_2]
+    assert offered(native_report(severity="death"), extra) == [EMP_1, EMP_2]
 
 
 def test_roles_switch_people_on_and_off() -> None:
     report = native_report()
-    assert offered(report, "roles: {reporter: false, involved: true, witness: true}\n") == [
-        "emp-2",
-        "emp-3",
-    ]
-    decision = decide(minimize(report, KEY), policy("roles: {reporter: false}\n"), RECEIVED_AT)
+    roles = "roles: {reporter: false, involved: true, witness: true}\n"
+    assert offered(report, roles) == [EMP_2, EMP_3]
+    decision = judged(report, policy("roles: {reporter: false}\n"))
     assert (StaffRole.REPORTER, Suppressed.ROLE) in decision.suppressed
 
 
 def test_every_offer_carries_the_policy_version() -> None:
-    decision = decide(minimize(native_report(), KEY), policy(), RECEIVED_AT)
+    decision = judged(native_report(), policy())
     assert {offer.policy_version for offer in decision.offers} == {"test-1"}
 
 
 def test_delay_counts_from_the_report() -> None:
     signal = minimize(native_report(reported_at="2026-11-23T12:00:00+00:00"), KEY)
     later = parse_policy(BASE.replace("delay: 0s", "delay: 90m"))
-    (first, _) = decide(signal, later, RECEIVED_AT).offers
+    (first, _) = decide(signal, later, RECEIVED_AT, KEY, EVERYONE).offers
     assert first.due_at - signal.reported_at == timedelta(minutes=90)

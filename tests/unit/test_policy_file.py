@@ -3,10 +3,28 @@ department needs: the line, the key, and what is allowed."""
 
 from __future__ import annotations
 
+import codecs
+import random
+import string
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
-from schemas.policy import PolicyError, default_policy, default_policy_text, parse_policy
+from schemas.policy import (
+    PolicyError,
+    default_policy,
+    default_policy_text,
+    load_policy,
+    parse_policy,
+    read_policy_text,
+)
 from schemas.policy.model import Profession
+
+
+def marker() -> str:
+    return "MRK" + "".join(random.choices(string.ascii_uppercase, k=12))
+
 
 BASE = """\
 version: test-1
@@ -47,7 +65,7 @@ BROKEN = [
     (
         BASE + "trigers: {}\n",
         "policy.yaml:9: trigers: unknown key; allowed here: version, owner, triggers, roles, "
-        "timing, schemes, supporter_selection",
+        "timing, schemes, supporter_selection, codes, retention",
     ),
     (
         BASE + "timing:\n  delay: two hours\n",
@@ -118,7 +136,37 @@ BROKEN = [
         "policy.yaml:2: $: not valid YAML: expected ',' or ']', but got '<stream end>'",
     ),
     ("- just\n- a list\n", "policy.yaml:1: $: the policy must be a YAML mapping"),
+    (
+        BASE + "retention: {offers: 2d}\n",
+        "policy.yaml:9: retention.offers: must be at least 14d, the longest of "
+        "triggers.max_report_age and timing.delay plus two reminder intervals and two days, "
+        "so no replay is offered again and no reminder is lost",
+    ),
+    (
+        BASE + "codes: {units: [MED-3, '15076500565']}\n",
+        "policy.yaml:9: codes.units: code number 2 looks like a national identity number; "
+        "a code must not identify a person",
+    ),
+    (
+        BASE + "triggers: {categories: {include: [kari.nordmann@sykehus.no]}}\n",
+        "policy.yaml:9: triggers.categories.include.0: use a code: letters, digits and "
+        ". _ : / + - with no spaces, at most 64 characters",
+    ),
+    (
+        BASE + "codes: {categories: [fall, '+47 912 34 567']}\n",
+        "policy.yaml:9: codes.categories.1: use a code: letters, digits and . _ : / + - with "
+        "no spaces, at most 64 characters",
+    ),
 ]
+
+
+def test_declared_codes_cross_the_boundary_and_count_with_the_triggers() -> None:
+    policy = parse_policy(
+        BASE + "codes: {categories: [fall], units: [MED-3]}\n"
+        "triggers: {units: {exclude: [PSY-1]}, categories: {include: [violence]}}\n"
+    )
+    assert policy.declared_categories() == {"fall", "violence"}
+    assert policy.declared_units() == {"MED-3", "PSY-1"}
 
 
 @pytest.mark.parametrize(("text", "expected"), BROKEN, ids=range(len(BROKEN)))
@@ -145,3 +193,76 @@ def test_the_default_policy_text_is_annotated_for_quality_departments() -> None:
     text = default_policy_text()
     assert text.count("#") > 20
     assert "policy check" in text and "policy simulate" in text
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [
+        ("utf-8", b""),
+        ("utf-8", codecs.BOM_UTF8),
+        ("utf-16-le", codecs.BOM_UTF16_LE),
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+    ],
+)
+def test_utf8_and_utf16_with_a_bom_are_read(tmp_path: Path, encoding: str, bom: bytes) -> None:
+    text = BASE.replace("Kvalitetsavdelingen", "Kvalitetsavdelingen æøå")
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(bom + text.encode(encoding))
+    assert read_policy_text(path) == text
+    assert load_policy(path).owner == "Kvalitetsavdelingen æøå"
+
+
+REFUSED_ENCODINGS = {
+    "latin-1": (lambda mark: f"version: v1\nowner: x\n# æøå {mark}\n".encode("latin-1"), 3),
+    "utf-16-le-no-bom": (lambda mark: f"version: v1 # {mark}\n".encode("utf-16-le"), 1),
+    "utf-16-be-no-bom": (lambda mark: f"version: v1 # {mark}\n".encode("utf-16-be"), 1),
+    "utf-16-truncated": (
+        lambda mark: codecs.BOM_UTF16_LE + f"v: 1\n# æøå {mark}\n".encode("utf-16-le")[:-1],
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize(("encode", "line"), REFUSED_ENCODINGS.values(), ids=REFUSED_ENCODINGS)
+def test_a_file_in_another_encoding_is_refused_by_line_never_quoted(
+    tmp_path: Path, encode: Callable[[str], bytes], line: int
+) -> None:
+    secret = marker()
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(encode(secret))
+    with pytest.raises(PolicyError) as caught:
+        read_policy_text(path)
+    assert (
+        str(caught.value) == f"{path}:{line}: $: the file is not UTF-8 text; save the file as UTF-8"
+    )
+    assert secret not in str(caught.value)
+
+
+def test_a_missing_file_is_refused_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(tmp_path / "absent.yaml")
+    assert str(caught.value).endswith(
+        "absent.yaml:0: $: cannot read the file (No such file or directory)"
+    )
+
+
+YAML_QUOTING = [
+    ("owner: *{marker}\n", 2, "found undefined alias '...'"),
+    ("owner: !{marker} x\n", 2, "could not determine a constructor for the tag '...'"),
+    ("owner: !<tag:{marker}> x\n", 2, "could not determine a constructor for the tag '...'"),
+    ('owner: "\\q{marker}"\n', 2, "found unknown escape character '...'"),
+    ('owner: *"{marker}\n', 2, "expected alphabetic or numeric character, but found '...'"),
+    ("owner: x\n\x01{marker}\n", 3, "a character YAML does not allow"),
+    ("owner: 2020-13-45 # {marker}\n", 0, "a value is out of range"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), YAML_QUOTING)
+def test_yaml_errors_keep_the_line_and_never_quote_the_file(
+    text: str, line: int, message: str
+) -> None:
+    secret = marker()
+    with pytest.raises(PolicyError) as caught:
+        parse_policy("version: v1\n" + text.replace("{marker}", secret))
+    assert str(caught.value) == f"policy.yaml:{line}: $: not valid YAML: {message}"
+    assert secret not in str(caught.value)

@@ -38,6 +38,7 @@ def candidate(
             capacity=capacity,
         ),
         staff(ref, profession, unit),
+        pseudonym=ref,  # load is counted under the pseudonym; here the reference stands in
     )
 
 

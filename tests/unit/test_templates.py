@@ -24,7 +24,7 @@ from schemas.boundary import minimize
 from schemas.notification import NotificationKind
 from streams.agents.dispatch import notification_for
 from streams.policy.decide import decide
-from tests.unit.helpers import KEY, RECEIVED_AT, lenient_policy
+from tests.unit.helpers import EVERYONE, KEY, RECEIVED_AT, VOCABULARY, lenient_policy
 from tests.unit.test_privacy_markers import fhir_r5_reports, native_reports
 
 SECRET = "template-test-answer-link-key-0123456789"
@@ -83,7 +83,7 @@ def test_links_are_signed_for_the_offer_person_and_answer() -> None:
     found = claims(WITH_LINKS.render(notification))
     assert [claim["answer"] for claim in found] == [a.value for a in Answer]
     assert {claim["offer_id"] for claim in found} == {notification.offer_id}
-    assert {claim["staff_ref"] for claim in found} == {notification.recipient_ref}
+    assert {claim["person"] for claim in found} == {notification.recipient_ref}
 
 
 def test_without_a_link_key_messages_carry_no_links() -> None:
@@ -155,13 +155,13 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
 
 
 def rendered_from_report(document: dict[str, Any]) -> str:
-    signal = minimize(json.dumps(document).encode(), KEY, received_at=RECEIVED_AT)
+    signal = minimize(json.dumps(document).encode(), KEY, VOCABULARY, received_at=RECEIVED_AT)
     policy = lenient_policy()
     outputs = []
-    for number, offer in enumerate(decide(signal, policy, RECEIVED_AT).offers):
+    for number, offer in enumerate(decide(signal, policy, RECEIVED_AT, KEY, EVERYONE).offers):
         language = list(Language)[number % 3]
         profile = StaffProfile(
-            staff_ref=offer.staff_ref,
+            staff_ref=f"emp-{number}",
             display_name="Kari Nordmann",
             profession=list(Profession)[number % len(Profession)],
             unit_code="MED-3",
@@ -170,7 +170,7 @@ def rendered_from_report(document: dict[str, Any]) -> str:
         )
         for kind in (NotificationKind.OFFER, NotificationKind.REMINDER):
             note = notification_for(
-                offer, profile, frozenset(Channel), RECEIVED_AT, policy, kind=kind
+                KEY, offer, profile, frozenset(Channel), RECEIVED_AT, policy, kind=kind
             )
             assert isinstance(note, Notification)
             message = WITH_LINKS.render(note)
