@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from peer_support.exits import settings_or_exit
+import typer
+
+from peer_support.exits import EXIT_INPUT, settings_or_exit
 
 
 def ingest_command() -> None:
@@ -11,12 +13,21 @@ def ingest_command() -> None:
     from connectors.ingest.server import run_server
     from connectors.ingest.settings import FhirReadSettings, IngestSettings
     from runtime import settings as config
-    from runtime.logging import configure
+    from runtime.logging import configure, get_logger
+    from schemas.policy import PolicyError
 
     configure(settings_or_exit(config.LogSettings).level)
-    run_server(
-        settings_or_exit(IngestSettings),
-        settings_or_exit(config.BoundarySettings),
-        settings_or_exit(config.KafkaSettings),
-        settings_or_exit(FhirReadSettings),
-    )
+    try:
+        run_server(
+            settings_or_exit(IngestSettings),
+            settings_or_exit(config.BoundarySettings),
+            settings_or_exit(config.KafkaSettings),
+            settings_or_exit(FhirReadSettings),
+            settings_or_exit(config.PolicySettings),
+        )
+    except PolicyError as exc:
+        get_logger("ingest").error(
+            "policy refused, the ingest server does not start",
+            problems=[problem.render(exc.source) for problem in exc.problems],
+        )
+        raise typer.Exit(EXIT_INPUT) from None

@@ -12,6 +12,7 @@ import faust
 from runtime.clock import utc_now
 from runtime.kafka import faust_broker_options
 from runtime.logging import get_logger
+from runtime.policy_holder import PolicyHolder
 from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
 from runtime.staff_view import StaffView
@@ -35,7 +36,6 @@ from streams.evaluation import web as evaluation_web
 from streams.evaluation.settings import EvaluationSettings
 from streams.metrics import WorkerMetrics
 from streams.outbox import FLUSH_INTERVAL_S, Outbox
-from streams.policy.holder import PolicyHolder
 from streams.transport import App
 
 log = get_logger("app")

@@ -9,6 +9,7 @@ from datetime import datetime
 import faust
 
 from runtime.clock import utc_now
+from runtime.policy_holder import PolicyHolder
 from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.staff_view import StaffView
@@ -19,7 +20,6 @@ from schemas.policy import Policy
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
-from streams.policy.holder import PolicyHolder
 
 
 @dataclass

@@ -13,7 +13,6 @@ and named in the answer by field and reason, never by value.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,11 +34,12 @@ from connectors.ingest.ratelimit import RateLimiter
 from connectors.ingest.settings import FhirReadSettings, IngestSettings
 from runtime.clock import utc_now
 from runtime.logging import get_logger
-from runtime.settings import BoundarySettings, KafkaSettings
+from runtime.policy_holder import PolicyHolder
+from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings
 from runtime.staff_view import StaffView
 from runtime.topics import Topics
 from schemas.boundary import BoundaryError, Drop, InputFormat, Vocabulary, load_document, project
-from schemas.policy import Policy, default_policy
+from schemas.policy import Policy
 from schemas.signal import IncidentSignal
 
 log = get_logger("ingest")
@@ -75,12 +75,13 @@ class Ingest:
     metrics: IngestMetrics
     fhir: FhirReadSettings
     directory: StaffView
-    policy: Callable[[], Policy]
+    policy: PolicyHolder
+    reload_interval_s: float
     reader: FhirReader | None = None
     _vocabulary: tuple[Policy, Vocabulary] | None = None
 
     def vocabulary(self) -> Vocabulary:
-        policy = self.policy()
+        policy = self.policy.current
         if self._vocabulary is None or self._vocabulary[0] is not policy:
             vocabulary = Vocabulary.of(
                 policy, sources=self.boundary.sources, directory_units=self.directory.units
@@ -323,15 +324,14 @@ def create_app(
     boundary: BoundarySettings,
     kafka: KafkaSettings,
     fhir: FhirReadSettings | None = None,
-    policy: Callable[[], Policy] | None = None,
+    policy: PolicySettings | None = None,
 ) -> web.Application:
-    """``policy`` gives the policy in force (its declared codes cross the boundary)."""
+    """The policy's declared codes cross the boundary; a changed file is read again, as the
+    worker does. Raises :class:`PolicyError` when the file cannot be read or accepted."""
     fhir = fhir or FhirReadSettings()
+    policy = policy or PolicySettings()
     topics = Topics(kafka.topic_prefix)
     producer = SignalProducer(kafka, topics.incident_signals, settings.delivery_timeout_ms)
-    if policy is None:
-        default = default_policy()
-        policy = lambda: default  # noqa: E731
     ingest = Ingest(
         settings=settings,
         boundary=boundary,
@@ -341,7 +341,8 @@ def create_app(
         metrics=IngestMetrics(),
         fhir=fhir,
         directory=StaffView(topics.staff_directory, kafka, boundary.key()),
-        policy=policy,
+        policy=PolicyHolder(policy.file),
+        reload_interval_s=policy.reload_interval_s,
     )
     # the body limit is checked by the boundary's parser too; aiohttp stops reading past it
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[refusals])
@@ -355,11 +356,20 @@ def create_app(
 async def _running(app: web.Application) -> AsyncIterator[None]:
     ingest = app[INGEST]
     ingest.producer.start()
-    following = asyncio.create_task(ingest.directory.run(), name="staff-directory")
+    background = [
+        asyncio.create_task(ingest.directory.run(), name="staff-directory"),
+        asyncio.create_task(_reload_policy(ingest), name="policy"),
+    ]
     async with aiohttp.ClientSession() as session:
         ingest.reader = FhirReader(ingest.fhir, session, ingest.settings.max_body_bytes)
         yield
-        following.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await following
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await asyncio.to_thread(ingest.producer.close)
+
+
+async def _reload_policy(ingest: Ingest) -> None:
+    while True:
+        await asyncio.sleep(ingest.reload_interval_s)
+        ingest.policy.reload_if_changed()

@@ -7,7 +7,7 @@ from aiohttp import web
 from connectors.ingest.app import create_app
 from connectors.ingest.settings import FhirReadSettings, IngestSettings
 from runtime.logging import get_logger
-from runtime.settings import BoundarySettings, KafkaSettings
+from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings
 
 log = get_logger("ingest")
 
@@ -17,8 +17,9 @@ def run_server(
     boundary: BoundarySettings,
     kafka: KafkaSettings,
     fhir: FhirReadSettings,
+    policy: PolicySettings,
 ) -> None:
-    app = create_app(settings, boundary, kafka, fhir)
+    app = create_app(settings, boundary, kafka, fhir, policy)
     log.info("ingest listening", port=settings.port)
     web.run_app(
         app,

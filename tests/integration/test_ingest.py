@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from connectors.ingest.openapi import openapi_document
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
+from schemas.policy import default_policy_text
 from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
@@ -379,3 +381,59 @@ def test_official_full_resource_notification_carrying_adverse_events(
     assert response.status_code == 202, response.text
     assert response.json()["accepted"] == 2
     assert len(signals_for(kafka, set(response.json()["incidents"]))) == 2
+
+
+def test_codes_cross_as_the_policy_and_the_directory_know_them(
+    kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
+) -> None:
+    """The ingest server judges codes with the installation's vocabulary: the policy's
+    declared codes (read again when the file changes), the units of people in the directory
+    and the configured sources; anything else is dropped and named by field and reason."""
+    own = kafka_factory()
+    topics = Topics(own.topic_prefix)
+    person = {"staff_ref": "emp-1", "profession": "nurse", "unit_code": "KIR-2"}
+    produce_keyed(own, topics.staff_directory, [("emp-1", json.dumps(person))])
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default_policy_text().replace("units: []", "units: [LAB-1]", 1))
+    env = {
+        "PSB_POLICY_FILE": str(policy),
+        "PSB_POLICY_RELOAD_INTERVAL_S": "0.2",
+        "PSB_SOURCE_SYSTEMS": "avvik-test",
+    }
+    with IngestProcess(own, tmp_path, env) as process:
+        ready = httpx.get(f"{process.base_url}/health/ready", timeout=10)
+        deadline = time.monotonic() + 30
+        while ready.status_code != 200:  # the directory is loaded before it is ready
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.2)
+            ready = httpx.get(f"{process.base_url}/health/ready", timeout=10)
+
+        def sent(**changes: Any) -> dict[str, Any]:
+            report = native_report(report_id=uuid.uuid4().hex, **changes)
+            response = process.post("/v1/reports", report)
+            assert response.status_code == 202, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        assert sent(unit_code="LAB-1")["dropped"] == []  # the policy declares it
+        assert sent(unit_code="KIR-2")["dropped"] == []  # someone in the directory is in it
+        refused = sent(unit_code="ICU-9", category_codes=["fall", "15076500565"])
+        assert sorted(map(tuple, (d.values() for d in refused["dropped"]))) == [
+            ("category_codes", "national-identity-number"),
+            ("category_codes", "unknown-code"),
+            ("unit_code", "unknown-code"),
+        ]
+        policy.write_text(policy.read_text().replace("categories: []", "categories: [fall]", 1))
+        deadline = time.monotonic() + 10
+        while sent(unit_code="LAB-1", category_codes=["fall"])["dropped"]:  # now declared
+            assert time.monotonic() < deadline, "the changed policy was not read"
+            time.sleep(0.3)
+        metrics = httpx.get(f"{process.base_url}/metrics", timeout=10).text
+    assert 'psb_ingest_dropped_total{field="unit_code",reason="unknown-code"}' in metrics
+    reader = TopicReader(own, [topics.incident_signals])
+    try:
+        signals = [json.loads(value) for value in reader.drain(idle=1.0) and reader.values()]
+    finally:
+        reader.close()
+    assert {signal["unit_code"] for signal in signals} == {"LAB-1", "KIR-2", None}
+    assert "15076500565" not in json.dumps(signals)

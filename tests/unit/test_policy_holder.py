@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from runtime.logging import configure
+from runtime.policy_holder import PolicyHolder
 from schemas.policy import PolicyError, default_policy_text
-from streams.policy.holder import PolicyHolder
 
 
 def test_valid_change_takes_effect_invalid_change_is_refused(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The policy in force, and switching to a new version of its file without a restart.
+"""The policy in force, and switching to a new version of its file without a restart (the
+worker and the ingest server both hold one).
 
 The file is mounted from a ConfigMap in Kubernetes, which swaps a symlink rather than
 writing the file in place, so the holder compares the content's digest instead of relying
