@@ -125,8 +125,13 @@ def test_probes_hit_the_port_the_process_listens_on(
         if container.workload["kind"] != "Deployment":
             continue
         where = f"{name}: {container.name}"
-        (port,) = container.spec["ports"]
+        ports = {port["name"]: port for port in container.spec["ports"]}
+        port = ports.pop("http")
         assert str(port["containerPort"]) == container.literal(port_setting[container.spec["name"]])
+        if container.spec["name"] == "worker" and "evaluation" in ports:  # its own port
+            evaluation = ports.pop("evaluation")["containerPort"]
+            assert str(evaluation) == container.literal("PSB_EVALUATION_PORT")
+        assert not ports, f"{where}: no port but health and metrics"
         for probe, path in [
             ("livenessProbe", "/health/live"),
             ("readinessProbe", "/health/ready"),
@@ -268,6 +273,51 @@ def test_egress_can_be_limited_to_dns_kafka_and_named_peers() -> None:
     assert open_egress == [{}]
 
 
+MONITORING = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
+def test_the_workers_ports_are_closed_unless_values_name_who_may_reach_them() -> None:
+    """The worker's port serves health and metrics only, and nothing any namespace needs."""
+    default = find(render({}), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]
+    assert default["ingress"] == []
+    assert "Ingress" in default["policyTypes"]
+    for sink in [o for o in render(value_set("all-channels")) if o["kind"] == "NetworkPolicy"]:
+        if sink["metadata"]["name"].startswith(f"{FULLNAME}-sink-"):
+            assert sink["spec"]["ingress"] == [], kn(sink)
+    scraped = render({"networkPolicy": {"metricsFrom": MONITORING}})
+    worker = find(scraped, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"]
+    assert worker == [{"ports": [{"port": 6066, "protocol": "TCP"}], "from": MONITORING}]
+    ingest = find(scraped, "NetworkPolicy", f"{FULLNAME}-ingest")["spec"]["ingress"]
+    assert ingest == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]  # its public API
+
+
+def test_the_evaluation_page_is_on_its_own_port_only_when_enabled() -> None:
+    off = render({})
+    assert container_of(off, "worker").literal("PSB_EVALUATION_PORT") is None
+    assert not [o for o in off if kn(o) == f"Service/{FULLNAME}-evaluation"]
+    quality = [{"podSelector": {"matchLabels": {"app": "quality-proxy"}}}]
+    on = render({"worker": {"evaluation": {"enabled": True, "from": quality}}})
+    worker = container_of(on, "worker")
+    assert worker.literal("PSB_EVALUATION_PORT") == "8090"
+    assert {"name": "evaluation", "containerPort": 8090, "protocol": "TCP"} in worker.spec["ports"]
+    service = find(on, "Service", f"{FULLNAME}-evaluation")["spec"]
+    assert service["ports"] == [
+        {"name": "evaluation", "port": 8090, "targetPort": "evaluation", "protocol": "TCP"}
+    ]
+    assert service["selector"]["app.kubernetes.io/component"] == "worker"
+    ingress = find(on, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"]
+    assert ingress == [{"ports": [{"port": 8090, "protocol": "TCP"}], "from": quality}]
+
+
+def test_the_ingest_server_reads_the_policy_and_the_topics_job_the_report_retention() -> None:
+    objects = render({"policy": {"content": "version: x\n"}, "kafka": {"reportsRetentionHours": 6}})
+    ingest = container_of(objects, "ingest")
+    assert ingest.literal("PSB_POLICY_FILE") == "/etc/peer-support/policy/policy.yaml"
+    assert ingest.mount_for("/etc/peer-support/policy/policy.yaml") is not None
+    job = next(c for c in containers(objects) if c.workload["kind"] == "Job")
+    assert job.literal("PSB_KAFKA_REPORTS_RETENTION_HOURS") == "6"
+
+
 def test_topics_job_runs_before_the_release_with_the_workers_kafka_settings() -> None:
     objects = render(value_set("sasl-tls"))
     job = find(objects, "Job", f"{FULLNAME}-topics")
@@ -360,11 +410,13 @@ def test_service_monitor_scrapes_every_component() -> None:
     objects = render(value_set("full"))
     monitor = find(objects, "ServiceMonitor", FULLNAME)
     selector = monitor["spec"]["selector"]["matchLabels"]
+    (excluded,) = monitor["spec"]["selector"]["matchExpressions"]
     services = [
         o
         for o in objects
         if o["kind"] == "Service"
         and all(o["metadata"]["labels"].get(k) == v for k, v in selector.items())
+        and o["metadata"]["labels"][excluded["key"]] not in excluded["values"]
     ]
     scraped = {s["spec"]["selector"]["app.kubernetes.io/component"] for s in services}
     deployed = {

@@ -15,6 +15,7 @@ Call with (dict
 {{- $labels := dict "root" $root "component" .component -}}
 {{- $secretFiles := include "peer-support-bridge.secretFiles" . | fromYamlArray -}}
 {{- $readsFiles := has .kind (list "worker" "sink") -}}
+{{- $readsPolicy := has .kind (list "worker" "sink" "ingest") -}}
 {{- $annotations := dict -}}
 {{- if and $readsFiles (include "peer-support-bridge.templatesEnabled" $root) (not $root.Values.templates.existingConfigMap) -}}
 {{- /* templates are read at start-up: roll the pods when they change (the policy hot-reloads, so it is left out) */ -}}
@@ -80,6 +81,11 @@ spec:
         - name: http
           containerPort: {{ $v.containerPorts.http }}
           protocol: TCP
+        {{- if and (eq .kind "worker") $v.evaluation.enabled }}
+        - name: evaluation
+          containerPort: {{ $v.containerPorts.evaluation }}
+          protocol: TCP
+        {{- end }}
       {{- with $v.startupProbe }}
       {{- if .enabled }}
       startupProbe:
@@ -120,9 +126,9 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       volumeMounts:
-        {{- include "peer-support-bridge.volumeMounts" (dict "root" $root "kind" .kind "readsFiles" $readsFiles "secretFiles" $secretFiles) | nindent 8 }}
+        {{- include "peer-support-bridge.volumeMounts" (dict "root" $root "kind" .kind "readsFiles" $readsFiles "readsPolicy" $readsPolicy "secretFiles" $secretFiles) | nindent 8 }}
   volumes:
-    {{- include "peer-support-bridge.volumes" (dict "root" $root "kind" .kind "readsFiles" $readsFiles "secretFiles" $secretFiles) | nindent 4 }}
+    {{- include "peer-support-bridge.volumes" (dict "root" $root "kind" .kind "readsFiles" $readsFiles "readsPolicy" $readsPolicy "secretFiles" $secretFiles) | nindent 4 }}
 {{- end -}}
 
 {{/* Volume mounts of a container: /tmp, the worker's data, Kafka TLS, secret files, policy and templates. */}}
@@ -144,7 +150,7 @@ spec:
   mountPath: {{ include "peer-support-bridge.secretsDir" .root }}
   readOnly: true
 {{- end }}
-{{- if and .readsFiles (include "peer-support-bridge.policyEnabled" .root) }}
+{{- if and .readsPolicy (include "peer-support-bridge.policyEnabled" .root) }}
 - name: policy
   mountPath: {{ $values.policy.mountPath }}
   readOnly: true
@@ -199,7 +205,7 @@ spec:
           name: {{ . }}
       {{- end }}
 {{- end }}
-{{- if and .readsFiles (include "peer-support-bridge.policyEnabled" .root) }}
+{{- if and .readsPolicy (include "peer-support-bridge.policyEnabled" .root) }}
 - name: policy
   configMap:
     name: {{ include "peer-support-bridge.policyConfigMap" .root }}

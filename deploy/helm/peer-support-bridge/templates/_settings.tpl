@@ -26,6 +26,7 @@ PSB_KAFKA_SSL_CHECK_HOSTNAME: kafka.tls.checkHostname
 PSB_KAFKA_TOPIC_PREFIX: kafka.topicPrefix
 PSB_KAFKA_PARTITIONS: kafka.partitions
 PSB_KAFKA_REPLICATION_FACTOR: kafka.replicationFactor
+PSB_KAFKA_REPORTS_RETENTION_HOURS: kafka.reportsRetentionHours
 PSB_PSEUDONYM_KEY: pseudonymKey.existingSecret and pseudonymKey.key
 PSB_SECRETS_DIR: secretFiles (and each component's secretFiles)
 PSB_POLICY_FILE: policy.content, policy.existingConfigMap and policy.fileName
@@ -33,6 +34,7 @@ PSB_TEMPLATES_DIR: templates.files or templates.existingConfigMap
 PSB_WORKER_WEB_PORT: worker.containerPorts.http
 PSB_WORKER_DATA_DIR: worker.dataDir.mountPath
 PSB_WORKER_CHANNELS: worker.channels, or the enabled sinks.channels
+PSB_EVALUATION_PORT: worker.evaluation.enabled and worker.containerPorts.evaluation
 PSB_INGEST_PORT: ingest.containerPorts.http
 PSB_SINK_HEALTH_PORT: sinks.containerPorts.http
 PSB_ANSWERS_PORT: answers.containerPorts.http
@@ -89,6 +91,7 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
   "PSB_KAFKA_TOPIC_PREFIX" $kafka.topicPrefix
   "PSB_KAFKA_PARTITIONS" (include "peer-support-bridge.envValue" $kafka.partitions)
   "PSB_KAFKA_REPLICATION_FACTOR" (include "peer-support-bridge.envValue" $kafka.replicationFactor)
+  "PSB_KAFKA_REPORTS_RETENTION_HOURS" (include "peer-support-bridge.envValue" $kafka.reportsRetentionHours)
 -}}
 {{- if $kafka.sasl.enabled -}}
 {{- $_ := set $settings "PSB_KAFKA_SASL_MECHANISM" $kafka.sasl.mechanism -}}
@@ -110,10 +113,10 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 {{- if .secretFiles -}}
 {{- $_ := set $settings "PSB_SECRETS_DIR" (include "peer-support-bridge.secretsDir" $root) -}}
 {{- end -}}
-{{- if has .component (list "worker" "sink") -}}
-{{- if include "peer-support-bridge.policyEnabled" $root -}}
+{{- if and (has .component (list "worker" "sink" "ingest")) (include "peer-support-bridge.policyEnabled" $root) -}}
 {{- $_ := set $settings "PSB_POLICY_FILE" (printf "%s/%s" $values.policy.mountPath $values.policy.fileName) -}}
 {{- end -}}
+{{- if has .component (list "worker" "sink") -}}
 {{- if include "peer-support-bridge.templatesEnabled" $root -}}
 {{- $_ := set $settings "PSB_TEMPLATES_DIR" $values.templates.mountPath -}}
 {{- end -}}
@@ -122,6 +125,9 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 {{- $_ := set $settings "PSB_WORKER_WEB_PORT" (include "peer-support-bridge.envValue" $values.worker.containerPorts.http) -}}
 {{- $_ := set $settings "PSB_WORKER_DATA_DIR" $values.worker.dataDir.mountPath -}}
 {{- $_ := set $settings "PSB_WORKER_CHANNELS" (default (include "peer-support-bridge.enabledChannels" $root) (join "," $values.worker.channels)) -}}
+{{- if $values.worker.evaluation.enabled -}}
+{{- $_ := set $settings "PSB_EVALUATION_PORT" (include "peer-support-bridge.envValue" $values.worker.containerPorts.evaluation) -}}
+{{- end -}}
 {{- else if eq .component "ingest" -}}
 {{- $_ := set $settings "PSB_INGEST_PORT" (include "peer-support-bridge.envValue" $values.ingest.containerPorts.http) -}}
 {{- else if eq .component "sink" -}}
