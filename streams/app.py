@@ -17,6 +17,7 @@ from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
 from runtime.staff_view import StaffView
 from runtime.topics import Topics
+from runtime.vocabulary import InstallationVocabulary
 from schemas import (
     Channel,
     IncidentSignal,
@@ -102,6 +103,7 @@ def create_app(
     outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
     key = boundary.key()
     directory = StaffView(topics.staff_directory, kafka, key)
+    holder = PolicyHolder(policy_settings.file)
     supporters: ReplicatedView[SupporterProfile] = ReplicatedView(
         topics.supporters, SupporterProfile, kafka, index=partial(pseudonymize_staff, key)
     )
@@ -114,7 +116,8 @@ def create_app(
         key=key,
         directory=directory,
         supporters=supporters,
-        policy=PolicyHolder(policy_settings.file),
+        policy=holder,
+        vocabulary=InstallationVocabulary(holder, boundary.sources, directory.units),
         metrics=WorkerMetrics(),
         enabled_channels=enabled_channels,
         outbox=outbox,

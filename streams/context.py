@@ -14,9 +14,9 @@ from runtime.replicated_view import ReplicatedView
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.staff_view import StaffView
 from runtime.topics import TOMBSTONES_KEPT, Topics, milliseconds
+from runtime.vocabulary import InstallationVocabulary
 from schemas import Channel, Notification, SupporterProfile
-from schemas.boundary import PseudonymKey, Vocabulary
-from schemas.policy import Policy
+from schemas.boundary import PseudonymKey
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
@@ -33,12 +33,12 @@ class WorkerContext:
     directory: StaffView
     supporters: ReplicatedView[SupporterProfile]
     policy: PolicyHolder
+    vocabulary: InstallationVocabulary
     metrics: WorkerMetrics
     enabled_channels: frozenset[Channel]
     outbox: Outbox
     clock: Callable[[], datetime] = utc_now
     ledgers: list[Ledger] = field(default_factory=list)
-    _vocabulary: tuple[Policy, Vocabulary] | None = field(default=None, repr=False)
 
     def send_notification(self, notification: Notification) -> None:
         """Into the outbox, for the topic of the notification's channel."""
@@ -68,16 +68,6 @@ class WorkerContext:
         ledger = Ledger(table, self.outbox, on_expire)
         self.ledgers.append(ledger)
         return ledger
-
-    def vocabulary(self) -> Vocabulary:
-        """The codes that may cross the boundary under the policy in force."""
-        policy = self.policy.current
-        if self._vocabulary is None or self._vocabulary[0] is not policy:
-            vocabulary = Vocabulary.of(
-                policy, sources=self.boundary.sources, directory_units=self.directory.units
-            )
-            self._vocabulary = (policy, vocabulary)
-        return self._vocabulary[1]
 
     @property
     def batch_wait_s(self) -> float:

@@ -38,8 +38,8 @@ from runtime.policy_holder import PolicyHolder
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings
 from runtime.staff_view import StaffView
 from runtime.topics import Topics
-from schemas.boundary import BoundaryError, Drop, InputFormat, Vocabulary, load_document, project
-from schemas.policy import Policy
+from runtime.vocabulary import InstallationVocabulary
+from schemas.boundary import BoundaryError, Drop, InputFormat, load_document, project
 from schemas.signal import IncidentSignal
 
 log = get_logger("ingest")
@@ -76,18 +76,9 @@ class Ingest:
     fhir: FhirReadSettings
     directory: StaffView
     policy: PolicyHolder
+    vocabulary: InstallationVocabulary
     reload_interval_s: float
     reader: FhirReader | None = None
-    _vocabulary: tuple[Policy, Vocabulary] | None = None
-
-    def vocabulary(self) -> Vocabulary:
-        policy = self.policy.current
-        if self._vocabulary is None or self._vocabulary[0] is not policy:
-            vocabulary = Vocabulary.of(
-                policy, sources=self.boundary.sources, directory_units=self.directory.units
-            )
-            self._vocabulary = (policy, vocabulary)
-        return self._vocabulary[1]
 
     def minimize(
         self,
@@ -100,7 +91,7 @@ class Ingest:
             projection = project(
                 document,
                 self.boundary.key(),
-                self.vocabulary(),
+                self.vocabulary.current(),
                 input_format=fmt,
                 fhir_source_system=self.boundary.fhir_source_system,
                 received_at=utc_now(),
@@ -332,6 +323,8 @@ def create_app(
     policy = policy or PolicySettings()
     topics = Topics(kafka.topic_prefix)
     producer = SignalProducer(kafka, topics.incident_signals, settings.delivery_timeout_ms)
+    directory = StaffView(topics.staff_directory, kafka, boundary.key())
+    holder = PolicyHolder(policy.file)
     ingest = Ingest(
         settings=settings,
         boundary=boundary,
@@ -340,8 +333,9 @@ def create_app(
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
         metrics=IngestMetrics(),
         fhir=fhir,
-        directory=StaffView(topics.staff_directory, kafka, boundary.key()),
-        policy=PolicyHolder(policy.file),
+        directory=directory,
+        policy=holder,
+        vocabulary=InstallationVocabulary(holder, boundary.sources, directory.units),
         reload_interval_s=policy.reload_interval_s,
     )
     # the body limit is checked by the boundary's parser too; aiohttp stops reading past it

@@ -27,7 +27,7 @@ def _minimize_record(ctx: WorkerContext, event: Any) -> Projection:
     return project(
         raw,
         ctx.key,
-        ctx.vocabulary(),
+        ctx.vocabulary.current(),
         fhir_source_system=ctx.boundary.fhir_source_system,
         received_at=datetime.fromtimestamp(event.message.timestamp, UTC),
         max_bytes=ctx.boundary.max_report_bytes,

@@ -13,17 +13,15 @@ import json
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.ingest.auth import SIGNATURE_HEADER
-from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from tests.support.fhir_bundles import r4b_notification, r5_notification
 from tests.support.fhir_server import FhirStandIn
 from tests.support.ingest import IngestProcess
-from tests.support.kafka import TopicReader
+from tests.support.kafka import records
 from tests.unit.helpers import native_report
 from tests.unit.test_privacy_markers import (
     broken_variants,
@@ -44,19 +42,7 @@ CASES = settings(
 
 def every_record(kafka: KafkaSettings) -> str:
     """Keys and values of every record on every topic of this deployment's prefix."""
-    admin = AdminClient(confluent_config(kafka))
-    names = [n for n in admin.list_topics(timeout=10).topics if n.startswith(kafka.topic_prefix)]
-    reader = TopicReader(kafka, names)
-    try:
-        messages = reader.drain(idle=2.0)
-    finally:
-        reader.close()
-    return "\n".join(
-        (m.key() or b"").decode(errors="replace")
-        + " "
-        + (m.value() or b"").decode(errors="replace")
-        for m in messages
-    )
+    return records(kafka, kafka.topic_prefix)
 
 
 def test_marker_reports_in_every_shape_leave_no_trace(

@@ -24,9 +24,7 @@ from random import Random
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import StaffProfile
@@ -40,7 +38,7 @@ from tests.support.identifiers import (
     every_field_at_once,
 )
 from tests.support.ingest import IngestProcess
-from tests.support.kafka import TopicReader, produce, produce_keyed
+from tests.support.kafka import produce, produce_keyed, records
 from tests.support.worker import TEST_KEY, TEST_PSEUDONYM_KEY, WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -85,24 +83,6 @@ def leaks(planted: Iterable[Planted], **outputs: str) -> dict[str, list[str]]:
         if leaked:
             found[where] = leaked[:5]
     return found
-
-
-def records(kafka: KafkaSettings, *prefixes: str, skip: tuple[str, ...] = ()) -> str:
-    """Keys and values of every record on the topics with these prefixes."""
-    names = [
-        name
-        for name in AdminClient(confluent_config(kafka)).list_topics(timeout=10).topics
-        if name.startswith(prefixes) and name not in skip
-    ]
-    reader = TopicReader(kafka, names)
-    try:
-        messages = reader.drain(idle=2.0)
-    finally:
-        reader.close()
-    return "\n".join(
-        f"{(m.key() or b'').decode(errors='replace')} {(m.value() or b'').decode(errors='replace')}"
-        for m in messages
-    )
 
 
 def directory_for(planted: Iterable[Planted]) -> list[tuple[str, str]]:

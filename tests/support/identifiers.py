@@ -25,6 +25,8 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from tests.unit.helpers import native_report
+
 FIXTURES: Final = Path(__file__).resolve().parents[1] / "fixtures"
 Draw = Callable[[Any], Any]
 
@@ -245,23 +247,7 @@ R5_FIELDS: Final[dict[str, Setter]] = {
 
 
 def _native() -> dict[str, Any]:
-    return {
-        "format": "peer-support-bridge/incident-report",
-        "version": 1,
-        "report_id": "AV-1",
-        "source_system": "avvik-test",
-        "reported_at": "2026-11-20T14:03:00+01:00",
-        "unit_code": "MED-3",
-        "category_codes": ["medication-mishap"],
-        "severity": "moderate",
-        "seriousness": "serious",
-        "actuality": "actual",
-        "staff": [
-            {"staff_ref": "emp-1", "role": "reporter"},
-            {"staff_ref": "emp-2", "role": "involved"},
-            {"staff_ref": "emp-3", "role": "witness"},
-        ],
-    }
+    return native_report(seriousness="serious", actuality="actual")
 
 
 def _fhir(name: str) -> dict[str, Any]:

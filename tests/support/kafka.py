@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from runtime.kafka import confluent_config, producer_config
 from runtime.settings import KafkaSettings
@@ -102,3 +103,22 @@ class TopicReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def records(kafka: KafkaSettings, *prefixes: str, skip: tuple[str, ...] = ()) -> str:
+    """Keys and values of every record on the topics whose names start with ``prefixes``
+    (but ``skip``), as text: what a test searches for something that must not be there."""
+    names = [
+        name
+        for name in AdminClient(confluent_config(kafka)).list_topics(timeout=10).topics
+        if name.startswith(prefixes) and name not in skip
+    ]
+    reader = TopicReader(kafka, names)
+    try:
+        messages = reader.drain(idle=2.0)
+    finally:
+        reader.close()
+    return "\n".join(
+        f"{(m.key() or b'').decode(errors='replace')} {(m.value() or b'').decode(errors='replace')}"
+        for m in messages
+    )

@@ -191,7 +191,9 @@ class _StoppingBroker(Broker):
 def _dispatcher(broker: Broker, table: Callable[[str], Any]) -> Dispatcher:
     box = Outbox(OutboxApp(broker))
     ctx = WorkerContext(
-        **dict.fromkeys(("app", "kafka", "boundary", "worker", "supporters"), cast(Any, None)),
+        **dict.fromkeys(
+            ("app", "kafka", "boundary", "worker", "supporters", "vocabulary"), cast(Any, None)
+        ),
         topics=Topics("psb."),
         key=KEY,
         directory=cast(Any, SimpleNamespace(get=lambda _: profile())),
