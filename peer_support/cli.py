@@ -165,12 +165,16 @@ def broker(
 
 @topics_app.command("create")
 def topics_create() -> None:
-    """Create every topic of the bridge that does not exist yet."""
-    from runtime.topics import Topics, ensure_topics
+    """Create every topic of the bridge that does not exist yet, and give every topic the
+    retention and cleanup policy it should have (also topics that exist already)."""
+    from runtime.topics import Topics, apply_topic_settings, ensure_topics
 
     kafka = settings_or_exit(config.KafkaSettings)
-    created = ensure_topics(kafka, Topics.of(kafka).specs())
+    specs = Topics.of(kafka).specs()
+    created = ensure_topics(kafka, specs)
     typer.echo(f"{created} topics created")
+    changed = apply_topic_settings(kafka, specs)
+    typer.echo(f"{changed} topics' settings changed")
 
 
 @app.command("settings")

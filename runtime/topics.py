@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
@@ -181,3 +187,35 @@ def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], timeout: floa
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return created
+
+
+def apply_topic_settings(
+    settings: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0
+) -> int:
+    """Give topics that already exist the settings their spec says (a retention changed in
+    values, or topics made before retention was set); returns how many were changed.
+    Only what differs is altered, one key at a time, so other settings stay as they are."""
+    admin = AdminClient(confluent_config(settings))
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    present = [spec for spec in specs if spec.name in existing]
+    if not present:
+        return 0
+    described = admin.describe_configs([ConfigResource("topic", s.name) for s in present])
+    current = {
+        resource.name: {name: entry.value for name, entry in future.result(timeout).items()}
+        for resource, future in described.items()
+    }
+    changes = []
+    for spec in present:
+        wanted = spec.topic_config()
+        differing = {k: v for k, v in wanted.items() if current[spec.name].get(k) != v}
+        if differing:
+            entries = [
+                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                for k, v in differing.items()
+            ]
+            changes.append(ConfigResource("topic", spec.name, incremental_configs=entries))
+    if changes:
+        for future in admin.incremental_alter_configs(changes).values():
+            future.result(timeout=timeout)
+    return len(changes)

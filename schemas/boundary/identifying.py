@@ -23,6 +23,7 @@ _SEPARATORS: Final = re.compile(r"[ .\-_:/+]")
 _EMAIL: Final = re.compile(r"[^\s@]+@[^\s@]+")
 _NIN_WEIGHTS_1: Final = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _NIN_WEIGHTS_2: Final = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_NORWEGIAN_MOBILE: Final = re.compile(r"[49]\d{7}")
 _MIN_PHONE_DIGITS: Final = 8
 _MAX_PHONE_DIGITS: Final = 15
 
@@ -53,6 +54,9 @@ def _is_phone_number(run: str, digits: str) -> bool:
     if not _MIN_PHONE_DIGITS <= len(digits) <= _MAX_PHONE_DIGITS:
         return False
     international = _international(run, digits)
+    national = digits.removeprefix("00").removeprefix("47") if international else digits
+    if _NORWEGIAN_MOBILE.fullmatch(national):  # a range not yet allocated is still refused
+        return True
     text = "+" + digits.removeprefix("00") if international else digits
     try:
         number = phonenumbers.parse(text, None if international else PHONE_REGION)

@@ -465,3 +465,151 @@ def test_notes_say_how_to_let_callers_into_the_ingest_api() -> None:
     assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" in chart.notes({})
     named = {"ingest": {"secretEnv": {"PSB_INGEST_TOKEN": {"name": "peer-support-ingest"}}}}
     assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" not in chart.notes(named)
+
+
+PUBLIC = {"ingest", "answers"}  # their HTTP port is their API
+
+
+def test_components_that_are_not_public_admit_only_the_peers_values_name(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """The worker, the sinks and the directory sync: every ingress rule has a `from` made of
+    peers the values name (metricsFrom, worker.evaluation.from) or is an extraIngress rule;
+    nothing admits every namespace unless the values say so."""
+    name, objects = rendered
+    values = chart.merged_values(value_set(name))
+    np = values["networkPolicy"]
+    named = [*np["metricsFrom"], *values["worker"]["evaluation"]["from"]]
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    assert policies or not np["enabled"], name
+    for policy in policies:
+        component = policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        if component in PUBLIC:
+            continue
+        where = f"{name}: {kn(policy)}"
+        assert "Ingress" in policy["spec"]["policyTypes"], where
+        for rule in policy["spec"]["ingress"]:
+            if rule in np["extraIngress"]:
+                continue
+            assert rule.get("from"), f"{where}: a rule without `from` admits everyone: {rule}"
+            assert all(peer in named for peer in rule["from"]), f"{where}: {rule['from']}"
+            if {"namespaceSelector": {}} not in named:
+                assert {"namespaceSelector": {}} not in rule["from"], where
+
+
+def test_the_metrics_port_of_the_sinks_follows_metrics_from() -> None:
+    values = {**value_set("all-channels"), "networkPolicy": {"metricsFrom": MONITORING}}
+    objects = render(values)
+    for channel in CHANNELS:
+        ingress = find(objects, "NetworkPolicy", f"{FULLNAME}-sink-{channel}")["spec"]["ingress"]
+        assert ingress == [{"ports": [{"port": 8081, "protocol": "TCP"}], "from": MONITORING}]
+    closed = render({**values, "networkPolicy": {"metricsFrom": []}})
+    for channel in CHANNELS:
+        assert find(closed, "NetworkPolicy", f"{FULLNAME}-sink-{channel}")["spec"]["ingress"] == []
+
+
+def test_the_public_ports_keep_their_callers() -> None:
+    """Ingest and answers are not closed with the rest: their port is their API."""
+    values: dict[str, Any] = {"answers": {"enabled": True}}
+    for component, port in [("ingest", 8080), ("answers", 8082)]:
+        ingress = find(render(values), "NetworkPolicy", f"{FULLNAME}-{component}")["spec"]
+        assert ingress["ingress"] == [{"ports": [{"port": port, "protocol": "TCP"}]}]
+        inside = render({**values, "networkPolicy": {"allowExternal": False}})
+        rules = find(inside, "NetworkPolicy", f"{FULLNAME}-{component}")["spec"]["ingress"]
+        assert rules == [
+            {"ports": [{"port": port, "protocol": "TCP"}], "from": [{"namespaceSelector": {}}]}
+        ]
+
+
+def test_the_directory_sync_listens_on_nothing_and_reaches_its_ldap_server() -> None:
+    values = value_set("full")
+    policy = find(render(values), "NetworkPolicy", f"{FULLNAME}-directory-sync")["spec"]
+    assert policy["ingress"] == []  # metricsFrom is set, but the sync has no port
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "directory-sync"
+    assert policy["egress"] == [{}]
+    values["networkPolicy"]["allowExternalEgress"] = False
+    egress = find(render(values), "NetworkPolicy", f"{FULLNAME}-directory-sync")["spec"]["egress"]
+    assert {"ports": [{"port": 636, "protocol": "TCP"}]} in egress
+    values["directorySync"]["config"]["PSB_LDAP_URL"] = "ldap://dc1.hf-vest.example/"
+    egress = find(render(values), "NetworkPolicy", f"{FULLNAME}-directory-sync")["spec"]["egress"]
+    assert {"ports": [{"port": 389, "protocol": "TCP"}]} in egress
+    worker = find(render(values), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["egress"]
+    assert not [rule for rule in worker if rule["ports"][0]["port"] in {389, 636}]
+
+
+def test_the_evaluation_page_has_no_port_service_or_rule_unless_enabled() -> None:
+    quality = [{"podSelector": {"matchLabels": {"app": "quality-proxy"}}}]
+    named_but_off = render({"worker": {"evaluation": {"enabled": False, "from": quality}}})
+    worker = container_of(named_but_off, "worker")
+    assert [port["name"] for port in worker.spec["ports"]] == ["http"]
+    assert "PSB_EVALUATION_PORT" not in worker.env
+    assert not [o for o in named_but_off if kn(o) == f"Service/{FULLNAME}-evaluation"]
+    assert find(named_but_off, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"] == []
+    # on, but no peer named: the page is served, and the NetworkPolicy admits no one to it
+    unnamed = render({"worker": {"evaluation": {"enabled": True}}})
+    assert find(unnamed, "Service", f"{FULLNAME}-evaluation")
+    assert find(unnamed, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"] == []
+    # never the health and metrics port, not even through the metrics Service
+    both = render(
+        {
+            "worker": {"evaluation": {"enabled": True, "from": quality}},
+            "networkPolicy": {"metricsFrom": MONITORING},
+            "metrics": {"serviceMonitor": {"enabled": True}},
+        }
+    )
+    worker = container_of(both, "worker")
+    assert worker.literal("PSB_WORKER_WEB_PORT") == "6066"
+    assert worker.literal("PSB_EVALUATION_PORT") == "8090"
+    metrics = find(both, "Service", f"{FULLNAME}-worker")["spec"]["ports"]
+    assert [(p["name"], p["targetPort"]) for p in metrics] == [("http", "http")]
+    rules = find(both, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"]
+    assert rules == [
+        {"ports": [{"port": 6066, "protocol": "TCP"}], "from": MONITORING},
+        {"ports": [{"port": 8090, "protocol": "TCP"}], "from": quality},
+    ]
+
+
+def test_the_new_settings_reach_the_processes_that_read_them() -> None:
+    values = {
+        "config": {"PSB_SOURCE_SYSTEMS": "synergi,avvik-hf"},
+        "kafka": {"reportsRetentionHours": 24},
+        "worker": {"config": {"PSB_WORKER_EXPIRY_INTERVAL_S": 600, "PSB_EVALUATION_HOST": "::"}},
+        "directorySync": {"enabled": True},
+        "answers": {"enabled": True},
+    }
+    objects = render(values)
+    for component in ["worker", "ingest"]:  # they read BoundarySettings
+        assert container_of(objects, component).literal("PSB_SOURCE_SYSTEMS") == "synergi,avvik-hf"
+    every = list(containers(objects))
+    assert {c.spec["name"] for c in every} >= {"worker", "ingest", "sink", "answers", "topics"}
+    for container in every:  # every Kafka client reads KafkaSettings
+        assert container.literal("PSB_KAFKA_REPORTS_RETENTION_HOURS") == "24", container.name
+    worker = container_of(objects, "worker")
+    assert worker.literal("PSB_WORKER_EXPIRY_INTERVAL_S") == "600"
+    assert worker.literal("PSB_EVALUATION_HOST") == "::"
+    defaults = container_of(render({}), "topics")
+    assert defaults.literal("PSB_KAFKA_REPORTS_RETENTION_HOURS") == "72"
+
+
+def test_notes_name_the_retention_of_raw_reports() -> None:
+    text = chart.notes({"kafka": {"reportsRetentionHours": 48}})
+    assert "incident-reports keeps raw reports (may hold patient data) 48 hours" in text
+    assert "retention.ms=172800000" in text
+    assert "also one that exists already" in text
+    off = chart.notes({"topicsJob": {"enabled": False}, "kafka": {"topicPrefix": "hf."}})
+    assert "give hf.incident-reports that retention.ms yourself" in off
+
+
+def test_notes_say_who_may_reach_the_closed_ports() -> None:
+    assert "networkPolicy.metricsFrom is\nempty" in chart.notes({})
+    scraped = chart.notes({"metrics": {"serviceMonitor": {"enabled": True}}})
+    assert "the ServiceMonitor's scrapes are refused" in scraped
+    assert "networkPolicy.metricsFrom" not in chart.notes(
+        {"networkPolicy": {"metricsFrom": MONITORING}}
+    )
+    assert "/evaluation" not in chart.notes({})
+    page = chart.notes({"worker": {"evaluation": {"enabled": True}}})
+    assert f"http://{FULLNAME}-evaluation.hospital.svc:8090/evaluation" in page
+    assert "worker.evaluation.from" in page
+    named = {"enabled": True, "from": MONITORING}
+    assert "worker.evaluation.from" not in chart.notes({"worker": {"evaluation": named}})

@@ -121,6 +121,26 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
         {"policy": {"mountPath": "etc/policy"}},
         "at '/policy/mountPath': 'etc/policy' does not match pattern",
     ),
+    (
+        "raw reports kept for no time",
+        {"kafka": {"reportsRetentionHours": 0}},
+        "at '/kafka/reportsRetentionHours': minimum: got 0, want 1",
+    ),
+    (
+        "raw reports kept longer than the code allows",
+        {"kafka": {"reportsRetentionHours": 721}},
+        "at '/kafka/reportsRetentionHours': maximum: got 721, want 720",
+    ),
+    (
+        "a metrics peer that names nothing",
+        {"networkPolicy": {"metricsFrom": [{}]}},
+        "at '/networkPolicy/metricsFrom/0': minProperties: got 0, want 1",
+    ),
+    (
+        "an evaluation peer with a misspelt selector",
+        {"worker": {"evaluation": {"from": [{"namespaceSelecter": {}}]}}},
+        "at '/worker/evaluation/from/0': additional properties 'namespaceSelecter' not allowed",
+    ),
     # --- validateValues
     (
         "a secret as a plain setting",
@@ -177,6 +197,11 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
         "ingest.autoscaling.hpa.minReplicas: 5 is more than maxReplicas (3)",
     ),
     (
+        "the evaluation page on the health and metrics port",
+        {"worker": {"evaluation": {"enabled": True}, "containerPorts": {"evaluation": 6066}}},
+        "worker.containerPorts.evaluation: 6066 is the health and metrics port",
+    ),
+    (
         "two sources for the policy",
         {"policy": {"content": "version: 1\n", "existingConfigMap": "policy"}},
         "policy: set either policy.content or policy.existingConfigMap, not both",
@@ -210,3 +235,9 @@ def test_several_mistakes_are_reported_together() -> None:
 @pytest.mark.parametrize("name", chart.value_set_names())
 def test_the_defaults_and_every_value_set_meet_the_schema(name: str) -> None:
     chart.validate_schema(chart.merged_values(chart.value_set(name)))
+
+
+def test_an_evaluation_port_that_is_off_is_not_checked() -> None:
+    values = {"worker": {"containerPorts": {"evaluation": 6066}}}
+    worker = chart.container_of(chart.render(values), "worker")
+    assert "PSB_EVALUATION_PORT" not in worker.env

@@ -71,6 +71,19 @@ def test_topics_create_sets_the_documented_retention_on_every_topic(broker: str)
             assert settings["cleanup.policy"] == "delete", spec.name
             assert int(settings["retention.ms"]) <= 45 * DAY_MS, spec.name
 
+    # a changed retention reaches topics that exist already, and only what differs changes
+    again = peer_support(
+        "topics",
+        "create",
+        PSB_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
+        PSB_KAFKA_TOPIC_PREFIX=prefix,
+        PSB_KAFKA_REPORTS_RETENTION_HOURS="12",
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["0 topics created", "1 topics' settings changed"]
+    reports = configs(kafka, [topics.incident_reports])[topics.incident_reports]
+    assert reports["retention.ms"] == str(12 * 3_600_000)
+
 
 def test_the_pseudonym_command_names_one_person_as_the_tables_do() -> None:
     done = peer_support("pseudonym", "emp-1", PSB_PSEUDONYM_KEY=TEST_PSEUDONYM_KEY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -92,3 +93,25 @@ def test_every_object_in_the_schema_refuses_unknown_keys() -> None:
         return found
 
     assert not loose(SCHEMA, "")
+
+
+def test_chart_readme_names_every_setting_the_chart_sets_itself() -> None:
+    """The README's "Settings the chart sets itself" table lists each of managedSettings in
+    templates/_settings.tpl, by its full name."""
+    settings_tpl = (CHART / "templates" / "_settings.tpl").read_text()
+    block = re.search(
+        r'define "peer-support-bridge\.managedSettings" -}}\n(.*?)\n{{- end -}}',
+        settings_tpl,
+        re.DOTALL,
+    )
+    assert block, "managedSettings not found in _settings.tpl"
+    managed = [line.split(":", 1)[0] for line in block[1].splitlines() if line.strip()]
+    assert len(managed) > 20
+    readme = chart_params.README.read_text()
+    table = {
+        name
+        for row in readme.splitlines()
+        if row.startswith("   | `PSB_")
+        for name in re.findall(r"`(PSB_[A-Z0-9_]+)`", row.split("|")[1])
+    }
+    assert not [name for name in managed if name not in table]

@@ -50,6 +50,9 @@ values key and what to do, and the install stops with all of them.
 {{- if not (or $worker.channels (include "peer-support-bridge.enabledChannels" .)) -}}
 {{- $errors = append $errors "sinks.channels: the worker routes offers to channels, but no sink is enabled; enable at least one channel (or list the channels deployed elsewhere in worker.channels)" -}}
 {{- end -}}
+{{- if and $worker.evaluation.enabled (eq (int $worker.containerPorts.evaluation) (int $worker.containerPorts.http)) -}}
+{{- $errors = append $errors (printf "worker.containerPorts.evaluation: %d is the health and metrics port (worker.containerPorts.http); the evaluation page is served on a port of its own, pick another" (int $worker.containerPorts.evaluation)) -}}
+{{- end -}}
 {{- $partitions := int $values.kafka.partitions -}}
 {{- if and $worker.autoscaling.hpa.enabled $worker.autoscaling.keda.enabled -}}
 {{- $errors = append $errors "worker.autoscaling: enable either hpa or keda, not both (KEDA creates its own HorizontalPodAutoscaler)" -}}
