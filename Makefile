@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test system-deps install lint typecheck unit integration schemas docs chart-docs lock bench clean
+.PHONY: demo test system-deps install lint typecheck unit integration schemas docs chart-docs lock bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ integration: $(STAMP)
 # Speed and memory beside a baseline, on the embedded broker; writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Hostile input at scale (a few minutes): malformed records through a worker, hostile
+# requests through the ingest server; writes bench/soak.json and fails if a check fails.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 # After changing a contract: rewrite schemas/jsonschema/*.json (a test checks they match).
 schemas: $(STAMP)
