@@ -61,10 +61,7 @@ class AnyOf:
         self._parts = parts
 
     def __contains__(self, value: object) -> bool:
-        for part in self._parts:  # a loop, not any(): this is on every report's path
-            if value in part:
-                return True
-        return False
+        return any(value in part for part in self._parts)
 
 
 @dataclass(frozen=True)
