@@ -1,8 +1,10 @@
 """The ingest web application: routes, the refusal middleware, health and metrics.
 
-Every POST goes the same way: rate limit, read the body (bounded), authenticate, take off
-any CloudEvents envelope, check the media type, minimize, produce, and answer 202 only once
-the broker acknowledged every signal of the request. A refusal is a :class:`Problem`.
+Every POST goes the same way: admission (credentials from the headers, rate limits, then
+the body within its bounds, then signatures; see :mod:`admission`), take off any CloudEvents
+envelope, check the media type, minimize, produce, and answer 202 only once the broker
+acknowledged every signal of the request. A refusal is a :class:`Problem`, and every path
+and method has a route, so every answer passes the refusal middleware.
 
 The server minimizes with the installation's vocabulary: the policy's codes, the configured
 source systems, and the units of the staff directory, which it follows on its compacted
@@ -23,14 +25,14 @@ from aiohttp import web
 from prometheus_client import generate_latest
 
 from connectors.ingest import cloudevents
+from connectors.ingest.admission import Admitted, Gate
 from connectors.ingest.auth import Authenticator
 from connectors.ingest.fhir_client import FhirReader
 from connectors.ingest.metrics import IngestMetrics
 from connectors.ingest.notifications import read_notification
 from connectors.ingest.openapi import openapi_document
-from connectors.ingest.problems import Problem
+from connectors.ingest.problems import SERVER_NAME, Problem
 from connectors.ingest.producer import BrokerUnavailable, SignalProducer
-from connectors.ingest.ratelimit import RateLimiter
 from connectors.ingest.settings import FhirReadSettings, IngestSettings
 from runtime.clock import utc_now
 from runtime.logging import get_logger
@@ -71,7 +73,7 @@ class Ingest:
     boundary: BoundarySettings
     producer: SignalProducer
     auth: Authenticator
-    limiter: RateLimiter
+    gate: Gate
     metrics: IngestMetrics
     fhir: FhirReadSettings
     directory: StaffView
@@ -130,20 +132,16 @@ class Ingest:
 
 
 INGEST: Final = web.AppKey("ingest", Ingest)
+ADMITTED: Final = web.RequestKey("admitted", Admitted)
 
 
 async def _payload(request: web.Request, accepted: frozenset[str]) -> cloudevents.Payload:
     ingest = request.app[INGEST]
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Problem(413, "too-large") from None
-    ingest.auth.check(request.headers, body)
     payload = cloudevents.unwrap(
         request.content_type,
         _params(request),
         request.headers,
-        body,
+        request[ADMITTED].body,
         ingest.settings.max_body_bytes,
     )
     if payload.media_type not in accepted:
@@ -235,12 +233,14 @@ async def ready(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     broker = await asyncio.to_thread(ingest.producer.ready)
     directory = ingest.directory.ready.is_set()
-    status = 200 if broker and directory else 503
+    callers = ingest.auth.accepts_callers
+    status = 200 if broker and directory and callers else 503
     return web.json_response(
         {
             "status": "ready" if status == 200 else "waiting",
             "broker": broker,
             "directory": directory,
+            "callers": callers,
         },
         status=status,
     )
@@ -266,40 +266,60 @@ ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
 )
 
 
-def _client(request: web.Request, settings: IngestSettings) -> str:
-    """Who a request counts against: the peer, or behind a trusted proxy the address that
-    proxy appended to X-Forwarded-For (earlier entries are the caller's to invent)."""
-    forwarded = request.headers.get("X-Forwarded-For") if settings.trust_forwarded_for else None
-    if forwarded:
-        return forwarded.rsplit(",", 1)[-1].strip()
-    return request.remote or "unknown"
+async def not_found(_: web.Request) -> web.Response:
+    raise Problem(404, "not-found")
+
+
+def _not_allowed(allowed: str) -> Handler:
+    async def refuse(_: web.Request) -> web.Response:
+        raise Problem(405, "method-not-allowed", headers={"Allow": allowed})
+
+    return refuse
+
+
+async def _expect(request: web.Request) -> web.StreamResponse | None:
+    """aiohttp's own expect handler sends 100 Continue before any check and quotes an
+    unknown Expect value back; admission sends it once the headers passed."""
+    if request.headers.get("Expect", "").lower() == "100-continue":
+        return None
+    return Problem(417, "expectation-failed", "Expect").response()
+
+
+async def _name_server(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_NAME
+
+
+async def _admitted(request: web.Request, handler: Handler, gate: Gate) -> web.StreamResponse:
+    """A POST's answer once admission let it in; a webhook id it claimed is given back
+    unless the answer is a success, so the sender's retry is not taken for a replay."""
+    if request.method != "POST" or request.path not in POST_ROUTES:
+        return await handler(request)
+    admitted = request[ADMITTED] = await gate.admit(request)
+    try:
+        response = await handler(request)
+    except BaseException:
+        gate.release(admitted)
+        raise
+    if response.status >= 300:
+        gate.release(admitted)
+    return response
 
 
 @web.middleware
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Rate limit, then turn every refusal into a problem document, and count it."""
+    """Admit a POST, then turn every refusal into a problem document, and count it."""
     ingest = request.app[INGEST]
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else ""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None and resource.name != "other" else ""
     started = time.monotonic()
     try:
-        if request.method == "POST":
-            wait = ingest.limiter.acquire(_client(request, ingest.settings))
-            if wait:
-                raise Problem(
-                    429, "rate-limited", headers={"Retry-After": RateLimiter.retry_after(wait)}
-                )
-        response = await handler(request)
+        response = await _admitted(request, handler, ingest.gate)
     except Problem as problem:
         response = problem.response()
         ingest.metrics.refused.labels(problem.reason).inc()
         log.info("request refused", status=problem.status, reason=problem.reason, path=problem.path)
-    except web.HTTPNotFound:
+    except web.HTTPNotFound:  # a request target no route can match, such as '*'
         response = Problem(404, "not-found").response()
-        route = "unknown"
-    except web.HTTPMethodNotAllowed as exc:
-        response = Problem(
-            405, "method-not-allowed", headers={"Allow": ",".join(exc.allowed_methods)}
-        ).response()
     except web.HTTPException as exc:
         response = Problem(exc.status, "internal").response()
     except Exception as exc:  # a bug: answer without detail, log the type and frames only
@@ -325,12 +345,13 @@ def create_app(
     producer = SignalProducer(kafka, topics.incident_signals, settings.delivery_timeout_ms)
     directory = StaffView(topics.staff_directory, kafka, boundary.key())
     holder = PolicyHolder(policy.file)
+    auth = Authenticator.from_settings(settings)
     ingest = Ingest(
         settings=settings,
         boundary=boundary,
         producer=producer,
-        auth=Authenticator.from_settings(settings),
-        limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        auth=auth,
+        gate=Gate(settings, auth),
         metrics=IngestMetrics(),
         fhir=fhir,
         directory=directory,
@@ -338,11 +359,17 @@ def create_app(
         vocabulary=InstallationVocabulary(holder, boundary.sources, directory.units),
         reload_interval_s=policy.reload_interval_s,
     )
-    # the body limit is checked by the boundary's parser too; aiohttp stops reading past it
+    # admission reads bodies within the limit; aiohttp would stop reading past it too
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[refusals])
     app[INGEST] = ingest
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    for path in dict.fromkeys(path for _, path, _ in ROUTES):
+        served = [(method, handler) for method, known, handler in ROUTES if known == path]
+        for method, handler in served:
+            app.router.add_route(method, path, handler, expect_handler=_expect)
+        allowed = ",".join(method for method, _ in served)
+        app.router.add_route("*", path, _not_allowed(allowed), expect_handler=_expect)
+    app.router.add_route("*", "/{tail:.*}", not_found, name="other", expect_handler=_expect)
+    app.on_response_prepare.append(_name_server)
     app.cleanup_ctx.append(_running)
     return app
 

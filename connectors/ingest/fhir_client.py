@@ -4,13 +4,20 @@ Only the elements the boundary reads are asked for (``_elements``), so the serve
 even send the narrative, the subject or the notes. The server is authenticated to with a
 static bearer token or with OAuth2 client credentials at a token endpoint (SMART backend
 services), the access token cached until shortly before it expires.
+
+Only the URL asked for is read: a redirect is a failed read-back (it could lead to another
+host, or carry the token to another path), an id must have FHIR's id syntax and cannot be
+``.`` or ``..``, and every answer is read within ``max_bytes`` and the timeout.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import time
-from typing import Final
+from typing import Any, Final
+from urllib.parse import quote
 
 import aiohttp
 import jwt
@@ -30,6 +37,7 @@ FHIR_JSON: Final = "application/fhir+json"
 TOKEN_MARGIN_S: Final = 30.0
 ASSERTION_LIFETIME_S: Final = 300
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+FHIR_ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 # Top-level AdverseEvent elements the R4 and R5 readers of the boundary declare.
 READ_BACK_ELEMENTS: Final = tuple(
@@ -59,7 +67,9 @@ class FhirReader:
         if ref.base is not None and ref.base.rstrip("/") != base:
             # never follow a notification to a server we were not configured for
             raise Problem(422, "not-allowed-value", "notificationEvent.focus.reference")
-        return f"{base}/AdverseEvent/{ref.id}"
+        if not valid_id(ref.id):
+            raise Problem(422, "invalid-identifier", "notificationEvent.focus.reference")
+        return f"{base}/AdverseEvent/{quote(ref.id, safe='')}"
 
     async def read(self, ref: AdverseEventRef) -> bytes | None:
         """The resource as bytes; None when the server says it is gone (404/410)."""
@@ -77,6 +87,7 @@ class FhirReader:
                     params={"_elements": ",".join(READ_BACK_ELEMENTS)},
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self._settings.timeout_s),
+                    allow_redirects=False,
                 ) as response:
                     if response.status == 401 and attempt == 1 and self._uses_client_credentials:
                         continue
@@ -117,11 +128,12 @@ class FhirReader:
             auth=auth,
             headers={"Accept": "application/json"},
             timeout=aiohttp.ClientTimeout(total=settings.timeout_s),
+            allow_redirects=False,
         ) as response:
             if response.status != 200:
                 log.warning("token request refused", status=response.status)
                 raise _read_back_failed(response.status)
-            grant = await response.json(content_type=None)
+            grant = _json(await _limited_body(response, self._max_bytes))
         token = grant.get("access_token") if isinstance(grant, dict) else None
         if not isinstance(token, str):
             raise _read_back_failed(502)
@@ -165,8 +177,25 @@ def _read_back_failed(status: int) -> Problem:
     return Problem(502, "read-back-failed")
 
 
+def valid_id(resource_id: str) -> bool:
+    """FHIR's id syntax, less the two ids a URL path resolves to another resource."""
+    return FHIR_ID.fullmatch(resource_id) is not None and resource_id not in {".", ".."}
+
+
 async def _limited_body(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    body = await response.content.read(max_bytes + 1)
-    if len(body) > max_bytes:
+    """The whole answer, refused as soon as it is known to exceed ``max_bytes``."""
+    if (response.content_length or 0) > max_bytes:
         raise Problem(502, "read-back-failed")
-    return body
+    body = bytearray()
+    while chunk := await response.content.readany():
+        body += chunk
+        if len(body) > max_bytes:
+            raise Problem(502, "read-back-failed")
+    return bytes(body)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise Problem(502, "read-back-failed") from None

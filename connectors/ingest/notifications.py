@@ -28,6 +28,7 @@ NO_EVENT_TYPES: Final = frozenset({"handshake", "heartbeat", "query-status"})
 EVENT_TYPES: Final = frozenset({"event-notification", "query-event"})
 MAX_ENTRIES: Final = 1000
 
+_PATH_STEPS: Final = frozenset({".", ".."})
 _ADVERSE_EVENT_REF: Final = re.compile(
     r"^(?:(?P<base>[a-z][a-z0-9+.-]*://\S*?)/)?AdverseEvent/(?P<id>[A-Za-z0-9\-.]{1,64})"
     r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
@@ -115,6 +116,8 @@ def read_notification(document: Mapping[str, Any]) -> NotificationContent:
         match = _ADVERSE_EVENT_REF.match(reference)
         if match is None or match["id"] in held:
             continue  # another resource type, or already carried in full
+        if match["id"] in _PATH_STEPS:  # a URL would resolve them to another resource
+            raise BoundaryError(Reason.INVALID_IDENTIFIER, "notificationEvent.focus.reference")
         if all(known.id != match["id"] for known in references):
             references.append(AdverseEventRef(match["base"], match["id"]))
     return NotificationContent(kind, fmt, resources, references)

@@ -9,10 +9,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Final
 
+from connectors.ingest import webhooks
 from connectors.ingest.auth import SIGNATURE_HEADER
 
 PROBLEM: Final = {"$ref": "#/components/responses/Problem"}
 ANY_OBJECT: Final = {"type": "object"}
+WEBHOOK_HEADERS: Final = (
+    (webhooks.ID_HEADER, "Standard Webhooks message id; accepted once (409 when seen again)."),
+    (
+        webhooks.TIMESTAMP_HEADER,
+        "Standard Webhooks send time, Unix seconds; within PSB_INGEST_WEBHOOK_TOLERANCE_S.",
+    ),
+    (
+        webhooks.SIGNATURE_HEADER,
+        "Standard Webhooks signatures, space-separated 'v1,<base64 HMAC-SHA-256 of "
+        "id.timestamp.body>'.",
+    ),
+)
 
 
 def _problem_responses(*statuses: int) -> dict[str, Any]:
@@ -25,16 +38,35 @@ def _post(
     operation: dict[str, Any] = {
         "summary": summary,
         "description": description,
-        "security": [{"bearer": []}, {"signature": []}],
+        "security": [{"bearer": []}, {"webhook": []}, {"signature": []}],
+        "parameters": _credential_headers(),
         "requestBody": {"required": True, "content": media},
-        "responses": {
-            "202": {"$ref": "#/components/responses/Accepted"},
-            **_problem_responses(400, 401, 413, 415, 422, 429),
-            "503": {"$ref": "#/components/responses/Unavailable"},
-        },
+        "responses": _post_responses(),
     }
-    operation.update(extra or {})
+    for key, value in (extra or {}).items():
+        operation[key] = operation[key] + value if key == "parameters" else value
     return operation
+
+
+def _post_responses(*extra: int) -> dict[str, Any]:
+    return {
+        "202": {"$ref": "#/components/responses/Accepted"},
+        **_problem_responses(400, 401, 408, 409, 413, 415, 422, 429, *extra),
+        "503": {"$ref": "#/components/responses/Unavailable"},
+    }
+
+
+def _credential_headers() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "description": description,
+            "schema": {"type": "string"},
+        }
+        for name, description in WEBHOOK_HEADERS
+    ]
 
 
 def _fhir_media(schema: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +99,12 @@ def openapi_document() -> dict[str, Any]:
             "and only the minimized signal is written to Kafka. Refusals are RFC 9457 problem "
             "documents naming a field path and a reason code, never a value. CloudEvents 1.0 "
             "are accepted on every POST, in structured mode (application/cloudevents+json) "
-            "and in binary mode (ce-* headers, the body being the event data).",
+            "and in binary mode (ce-* headers, the body being the event data). Callers send "
+            "a bearer token, or sign with Standard Webhooks (webhook-id, webhook-timestamp, "
+            "webhook-signature); every credential sent must verify. Credentials are checked "
+            "from the headers before the body is read; requests not authenticated by their "
+            "headers are limited per client address, apart from each credential's allowance. "
+            "Compressed bodies (Content-Encoding) are refused.",
         },
         "paths": {
             "/v1/reports": {
@@ -117,9 +154,7 @@ def openapi_document() -> dict[str, Any]:
                     {
                         "responses": {
                             "200": {"$ref": "#/components/responses/Acknowledged"},
-                            "202": {"$ref": "#/components/responses/Accepted"},
-                            **_problem_responses(400, 401, 413, 415, 422, 429, 502),
-                            "503": {"$ref": "#/components/responses/Unavailable"},
+                            **_post_responses(502),
                         }
                     },
                 )
@@ -127,10 +162,15 @@ def openapi_document() -> dict[str, Any]:
             "/health/live": {"get": _get("Liveness", "application/json", ANY_OBJECT)},
             "/health/ready": {
                 "get": {
-                    **_get("Readiness: the broker answers", "application/json", ANY_OBJECT),
+                    **_get(
+                        "Readiness: the broker answers, the directory is loaded, and some "
+                        "caller can be accepted",
+                        "application/json",
+                        ANY_OBJECT,
+                    ),
                     "responses": {
                         "200": {"description": "Ready"},
-                        "503": {"description": "Broker not reachable"},
+                        "503": {"description": "Not ready; the body says which part waits"},
                     },
                 }
             },
@@ -140,11 +180,19 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "webhook": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": webhooks.SIGNATURE_HEADER,
+                    "description": "Standard Webhooks (https://www.standardwebhooks.com): "
+                    "with webhook-id and webhook-timestamp; each id is accepted once.",
+                },
                 "signature": {
                     "type": "apiKey",
                     "in": "header",
                     "name": SIGNATURE_HEADER,
-                    "description": "sha256=<hex HMAC-SHA-256 of the raw body>",
+                    "description": "sha256=<hex HMAC-SHA-256 of the raw body>; only where "
+                    "PSB_INGEST_ALLOW_BODY_HMAC is set (it can be replayed).",
                 },
             },
             "schemas": {
@@ -254,7 +302,8 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
                 "Unavailable": {
-                    "description": "Not stored; retry after the Retry-After seconds.",
+                    "description": "Not stored (the broker, or too many unverified bodies "
+                    "at once); retry after the Retry-After seconds.",
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": {
                         "application/problem+json": {

@@ -17,11 +17,23 @@ from schemas.dead_letter import REASON_TEXT, Reason
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 TYPE_BASE: Final = "urn:peer-support-bridge:problem:"
+SERVER_NAME: Final = "peer-support-bridge"
+"""The ``Server`` header of every answer: no library, no version."""
+CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="peer-support"'}
 
 # Reasons of the HTTP edge itself, next to the boundary's own.
 EDGE_TEXT: Final[dict[str, str]] = {
     "unauthorized": "a valid bearer token or signature is required",
     "bad-signature": "the signature does not match the body",
+    "malformed-credentials": "a credential header is malformed",
+    "unverifiable-credential": "a credential was sent that this server has no key to check",
+    "stale-signature": "the signature's timestamp is outside the accepted window",
+    "replayed": "this webhook-id was accepted before; nothing is written twice",
+    "busy": "too many requests are being received; retry later",
+    "body-timeout": "the request body did not arrive in time",
+    "incomplete-body": "the request body ended early or was malformed",
+    "malformed-request": "the request could not be parsed",
+    "expectation-failed": "only 'Expect: 100-continue' is understood",
     "unsupported-media-type": "the content type is not accepted here",
     "unknown-format": "the format parameter is not one of the accepted formats",
     "rate-limited": "too many requests from this client; retry later",
@@ -39,13 +51,17 @@ _STATUS_TITLE: Final = {
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    417: "Expectation Failed",
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 _BOUNDARY_STATUS: Final = {
@@ -57,6 +73,9 @@ _BOUNDARY_STATUS: Final = {
     Reason.DUPLICATE_KEY: 400,
     Reason.NOT_AN_OBJECT: 400,
 }
+
+
+_BOUNDARY_TEXT: Final = {reason.value: text for reason, text in REASON_TEXT.items()}
 
 
 class Problem(Exception):
@@ -76,12 +95,16 @@ class Problem(Exception):
         super().__init__(f"{status} {reason}")
 
     @classmethod
+    def unauthorized(cls, reason: str = "unauthorized", path: str | None = None) -> Problem:
+        return cls(401, reason, path, headers=dict(CHALLENGE))
+
+    @classmethod
     def from_boundary(cls, error: BoundaryError, path_prefix: str = "") -> Problem:
         path = error.path if not path_prefix else f"{path_prefix}{error.path.lstrip('$.')}"
         return cls(_BOUNDARY_STATUS.get(error.reason, 422), error.reason.value, path or "$")
 
     def document(self) -> dict[str, object]:
-        detail = EDGE_TEXT.get(self.reason) or REASON_TEXT.get(Reason(self.reason), "")
+        detail = EDGE_TEXT.get(self.reason) or _BOUNDARY_TEXT.get(self.reason, "")
         body: dict[str, object] = {
             "type": f"{TYPE_BASE}{self.reason}",
             "title": _STATUS_TITLE.get(self.status, "Error"),
@@ -94,9 +117,12 @@ class Problem(Exception):
         return body
 
     def response(self) -> web.Response:
-        return web.Response(
+        response = web.Response(
             status=self.status,
             body=json.dumps(self.document()).encode(),
             content_type=PROBLEM_CONTENT_TYPE,
-            headers=self.headers,
+            headers={"Server": SERVER_NAME, **self.headers},
         )
+        if self.headers.get("Connection") == "close":
+            response.force_close()  # the header alone would leave aiohttp's side open
+        return response

@@ -1,4 +1,5 @@
-"""A token bucket per client address, so one runaway sender cannot starve the others."""
+"""Token buckets by key (a credential, or a client address), so one runaway sender cannot
+starve the others."""
 
 from __future__ import annotations
 
@@ -30,19 +31,26 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def acquire(self, client: str) -> float:
+    def acquire(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds until it could."""
         now = self._clock()
-        bucket = self._buckets.pop(client, None) or _Bucket(self.burst, now)
+        bucket = self._buckets.pop(key, None) or _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
-        self._buckets[client] = bucket  # most recently used last
+        self._buckets[key] = bucket  # most recently used last
         while len(self._buckets) > MAX_CLIENTS:
             self._buckets.popitem(last=False)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.rate
+
+    def refund(self, key: str) -> None:
+        """Give back what :meth:`acquire` took, for a request that turned out to belong to
+        another allowance."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(self.burst, bucket.tokens + 1)
 
     @staticmethod
     def retry_after(wait_s: float) -> str:

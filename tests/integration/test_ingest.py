@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from schemas.policy import default_policy_text
 from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
-from tests.support.ingest import HMAC_SECRET, IngestProcess
+from tests.support.ingest import HMAC_SECRET, TOKEN, IngestProcess, webhook_headers
 from tests.support.kafka import TopicReader, produce_keyed
 from tests.support.worker import WorkerProcess, pseudonym
 from tests.unit.helpers import fixture, native_report
@@ -233,36 +234,50 @@ def test_broker_down_gives_503_with_retry_after(tmp_path: Path) -> None:
         assert ready.status_code == 503
 
 
-def test_signed_request_is_accepted(ingest: IngestProcess) -> None:
+def test_a_standard_webhooks_signed_request_is_accepted(ingest: IngestProcess) -> None:
     body = json.dumps(native_report(report_id="SIGNED-1")).encode()
-    response = ingest.post(
-        "/v1/reports",
-        body,
-        token=None,
-        headers={SIGNATURE_HEADER: sign(HMAC_SECRET.encode(), body)},
-    )
+    response = ingest.post("/v1/reports", body, token=None, headers=webhook_headers(body))
     assert response.status_code == 202, response.text
 
 
-def test_rate_limit_per_client(kafka: KafkaSettings, tmp_path: Path) -> None:
+def test_the_body_hmac_is_refused_unless_allowed(ingest: IngestProcess) -> None:
+    """X-Signature-256 can be replayed: a server without PSB_INGEST_ALLOW_BODY_HMAC has no key
+    for it, and refuses it even next to a right token."""
+    body = json.dumps(native_report(report_id="SIGNED-2")).encode()
+    signed = {SIGNATURE_HEADER: sign(HMAC_SECRET.encode(), body)}
+    for token in (None, TOKEN):
+        response = ingest.post("/v1/reports", body, token=token, headers=signed)
+        assert response.status_code == 401, response.text
+        assert response.json()["reason"] == "unverifiable-credential"
+
+
+def test_rate_limits_per_credential_and_per_client_behind_trusted_proxies(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
     env = {
         "PSB_INGEST_RATE_PER_SECOND": "0.1",
         "PSB_INGEST_RATE_BURST": "2",
-        "PSB_INGEST_TRUST_FORWARDED_FOR": "true",
+        "PSB_INGEST_UNAUTHENTICATED_RATE_PER_SECOND": "0.1",
+        "PSB_INGEST_UNAUTHENTICATED_BURST": "2",
+        "PSB_INGEST_FORWARDED_ALLOW_IPS": "127.0.0.0/8, 10.1.0.0/16",
     }
 
-    def from_client(address: str) -> httpx.Response:
-        # the first entry is the caller's to invent; the proxy's (last) one counts
-        forwarded = {"X-Forwarded-For": f"203.0.113.{len(address)}, {address}"}
-        return process.post("/v1/reports", b"{}", headers=forwarded)
+    def from_client(address: str, token: str | None = None) -> httpx.Response:
+        # the first entry is the caller's to invent; 10.1.0.7 is a trusted proxy's
+        invented = f"203.0.113.{random.randrange(256)}"
+        forwarded = {"X-Forwarded-For": f"{invented}, {address}, 10.1.0.7"}
+        return process.post("/v1/reports", b"{}", token=token, headers=forwarded)
 
     with IngestProcess(kafka, tmp_path, env) as process:
-        assert [from_client("10.0.0.1").status_code for _ in range(2)] == [422, 422]
-        limited = from_client("10.0.0.1")
+        assert [from_client("192.0.2.1").status_code for _ in range(2)] == [401, 401]
+        limited = from_client("192.0.2.1")
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.json()["reason"] == "rate-limited"
-        assert from_client("10.0.0.2").status_code == 422, "another client is not limited"
+        assert from_client("192.0.2.2").status_code == 401, "another client is not limited"
+        # a credential has an allowance of its own, which no address's refusals touch
+        assert [from_client("192.0.2.1", TOKEN).status_code for _ in range(2)] == [422, 422]
+        assert from_client("192.0.2.3", TOKEN).status_code == 429, "limited per credential"
         assert httpx.get(f"{process.base_url}/health/live").status_code == 200
 
 

@@ -20,7 +20,7 @@ from connectors.ingest.auth import SIGNATURE_HEADER
 from runtime.settings import KafkaSettings
 from tests.support.fhir_bundles import r4b_notification, r5_notification
 from tests.support.fhir_server import FhirStandIn
-from tests.support.ingest import IngestProcess
+from tests.support.ingest import TOKEN, IngestProcess, webhook_headers
 from tests.support.kafka import records
 from tests.unit.helpers import native_report
 from tests.unit.test_privacy_markers import (
@@ -106,6 +106,11 @@ def deep(depth: int) -> bytes:
     return ('{"a":' + "[" * depth + f'"{MARKER}"' + "]" * depth + "}").encode()
 
 
+def forged_webhook(header: str, value: str) -> dict[str, str]:
+    """Standard Webhooks headers, signed now for another body, one of them replaced."""
+    return {**webhook_headers(MARKER.encode(), msg_id=MARKER), header: value}
+
+
 BAD_INPUT: list[tuple[str, dict[str, Any]]] = [
     ("invalid JSON", {"body": b'{"report_id": "' + MARKER.encode() + b'", ', "status": 400,
                       "reason": "invalid-json"}),
@@ -114,8 +119,15 @@ BAD_INPUT: list[tuple[str, dict[str, Any]]] = [
     ("oversized body", {"body": json.dumps(native_report(title=MARKER * 6000)).encode(),
                         "status": 413, "reason": "too-large"}),
     ("deep nesting", {"body": deep(300), "status": 400, "reason": "too-deep"}),
-    ("wrong signature", {"token": None, "headers": {SIGNATURE_HEADER: "sha256=" + "0" * 64},
-                         "status": 401, "reason": "bad-signature"}),
+    ("wrong signature", {"token": None, "headers": lambda: forged_webhook("webhook-signature",
+                                                                         "v1,AAAA"),
+                         "status": 401, "reason": "bad-signature", "field": "webhook-signature"}),
+    ("body hmac not allowed", {"token": None, "headers": {SIGNATURE_HEADER: "sha256=" + "0" * 64},
+                               "status": 401, "reason": "unverifiable-credential"}),
+    ("malformed webhook id", {"token": None, "headers": lambda: forged_webhook("webhook-id",
+                                                                              f"{MARKER} x"),
+                              "status": 401, "reason": "malformed-credentials",
+                              "field": "webhook-id"}),
     ("missing token", {"token": None, "status": 401, "reason": "unauthorized"}),
     ("wrong token", {"token": MARKER, "status": 401, "reason": "unauthorized"}),
     ("unknown format parameter", {"params": {"format": MARKER}, "status": 400,
@@ -143,12 +155,13 @@ def test_bad_input_gets_a_problem_document_without_its_values(
     case: str, spec: dict[str, Any], ingest: IngestProcess
 ) -> None:
     body = spec.get("body", json.dumps(native_report(report_id=MARKER)).encode())
+    headers = spec.get("headers")
     response = ingest.post(
         spec.get("path", "/v1/reports"),
         body,
         spec.get("content_type", "application/json"),
-        token=spec.get("token", "test-ingest-token-0123456789"),
-        headers=spec.get("headers"),
+        token=spec.get("token", TOKEN),
+        headers=headers() if callable(headers) else headers,  # signed when sent: in time
         params=spec.get("params"),
     )
     assert response.status_code == spec["status"], response.text

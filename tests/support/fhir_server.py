@@ -1,5 +1,9 @@
 """A stand-in FHIR server on a loopback port: serves AdverseEvents by id, issues access
-tokens for client credentials, and records every request it was sent."""
+tokens for client credentials, and records every request it was sent, to any path.
+
+``redirects`` maps an id to a Location answered with 302 instead of the resource, as a
+hostile or misconfigured server might; paths it does not serve answer 404 and are recorded
+too, so a test can tell that nothing was asked of them."""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ class FhirStandIn:
     tokens_issued: int = 0
     public_key: Any = None  # set: client assertions (SMART backend services) are verified
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -61,6 +66,7 @@ class FhirStandIn:
         app = web.Application()
         app.router.add_get("/fhir/AdverseEvent/{id}", self._read)
         app.router.add_post("/token", self._token)
+        app.router.add_route("*", "/{tail:.*}", self._elsewhere)
         self._runner = web.AppRunner(app)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -97,12 +103,22 @@ class FhirStandIn:
             {"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 300}
         )
 
-    async def _read(self, request: web.Request) -> web.Response:
+    def _seen(self, request: web.Request) -> None:
         self.requests.append(
             Seen(request.path, dict(request.query), request.headers.get("Authorization"))
         )
+
+    async def _elsewhere(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        return web.json_response({"resourceType": "OperationOutcome"}, status=404)
+
+    async def _read(self, request: web.Request) -> web.Response:
+        self._seen(request)
         if request.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
             return web.json_response({"resourceType": "OperationOutcome"}, status=401)
+        location = self.redirects.get(request.match_info["id"])
+        if location is not None:
+            raise web.HTTPFound(location)
         resource = self.resources.get(request.match_info["id"])
         if resource is None:
             return web.json_response({"resourceType": "OperationOutcome"}, status=404)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
 from tests.support.worker import TEST_PSEUDONYM_KEY
 
-TOKEN = "test-ingest-token-0123456789"
-HMAC_SECRET = "test-ingest-hmac-secret-0123456789"
+TOKEN = "test-ingest-token-0123456789-abcdefghij"
+HMAC_SECRET = "test-ingest-hmac-secret-0123456789-abcdefghij"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"test-ingest-webhook-key-0123456789").decode()
 
 
 class IngestProcess:
@@ -34,10 +40,13 @@ class IngestProcess:
                 "PSB_INGEST_HOST": "127.0.0.1",
                 "PSB_INGEST_PORT": str(self.port),
                 "PSB_INGEST_TOKEN": TOKEN,
-                "PSB_INGEST_HMAC_SECRET": HMAC_SECRET,
+                "PSB_INGEST_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "PSB_INGEST_MAX_BODY_BYTES": "65536",
                 "PSB_INGEST_RATE_PER_SECOND": "1000",
                 "PSB_INGEST_RATE_BURST": "1000",
+                # tests that are not about limits send many refused requests from one address
+                "PSB_INGEST_UNAUTHENTICATED_RATE_PER_SECOND": "1000",
+                "PSB_INGEST_UNAUTHENTICATED_BURST": "1000",
                 "PSB_LOG_LEVEL": "info",
             }
         )
@@ -78,6 +87,26 @@ class IngestProcess:
 
     def log(self) -> str:
         return read_log(self.log_path)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process (VmRSS), in MiB."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        (line,) = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        return int(line.split()[1]) / 1024
+
+
+def webhook_headers(
+    body: bytes, msg_id: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers signed by the reference implementation (``standardwebhooks``),
+    so the tests prove the server takes what a standard sender sends."""
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    sent = int(time.time()) if timestamp is None else timestamp
+    signature = Webhook(WEBHOOK_SECRET).sign(
+        msg_id, datetime.fromtimestamp(sent, UTC), body.decode()
+    )
+    return {"webhook-id": msg_id, "webhook-timestamp": str(sent), "webhook-signature": signature}
 
 
 def fhir_env(base_url: str, token_url: str, client_id: str, client_secret: str) -> dict[str, str]:

@@ -90,3 +90,14 @@ def test_contact_addresses_are_checked_per_channel(channel: Channel, good: str, 
     with pytest.raises(ValidationError) as caught:
         ContactPoint(channel=channel, address=bad)
     assert bad not in str(caught.value.errors(include_input=False))
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\nBcc: all@sykehus.example"])
+def test_an_address_with_a_line_break_is_refused(channel: Channel, ending: str) -> None:
+    good = {Channel.SMS: "+4791234567", Channel.SLACK: "U0123ABCD"}.get(
+        channel, "kari@sykehus.example"
+    )
+    ContactPoint(channel=channel, address=good)
+    with pytest.raises(ValidationError):
+        ContactPoint(channel=channel, address=good + ending)
