@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from peer_support.exits import fail, settings_or_exit
+from peer_support.exits import EXIT_UNAVAILABLE, broker_or_exit, fail, settings_or_exit
 
 
 def answers(
@@ -14,8 +14,10 @@ def answers(
         str, typer.Option(help="Address to listen on; all interfaces by default (a container).")
     ] = "0.0.0.0",  # noqa: S104 - the endpoint runs in a container behind an ingress
 ) -> None:
-    """Serve the answer links: a confirmation page per link, one SupportResponse per answer."""
-    from connectors.answers.server import serve
+    """Serve the answer links: a confirmation page per link, one SupportResponse per answer.
+    Exit 3 when no broker answers within PSB_KAFKA_CONNECT_TIMEOUT_S."""
+    from connectors.answers.origin import origin_of
+    from connectors.answers.server import log, serve
     from connectors.answers.tokens import AnswersSettings, AnswerTokens
     from runtime import settings as config
     from runtime.logging import configure
@@ -25,4 +27,7 @@ def answers(
     tokens = AnswerTokens.from_settings(settings)
     if tokens is None:
         fail("PSB_ANSWERS_SECRET is not set: answer links cannot be verified")
-    serve(settings_or_exit(config.KafkaSettings), tokens, host, settings.port)
+    kafka = settings_or_exit(config.KafkaSettings)
+    broker_or_exit(kafka, log)
+    if not serve(kafka, tokens, origin_of(settings.base_url), host, settings.port):
+        raise typer.Exit(EXIT_UNAVAILABLE)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,14 +11,22 @@ import typer
 
 from peer_support import answers_cli, report_cli
 from peer_support.directory_cli import directory_app
-from peer_support.exits import EXIT_INPUT, fail, settings_or_exit
+from peer_support.exits import (
+    EXIT_INPUT,
+    EXIT_UNAVAILABLE,
+    broker_errors,
+    broker_or_exit,
+    fail,
+    report_bug,
+    settings_or_exit,
+)
 from peer_support.ingest_cli import ingest_command
 from peer_support.policies import policy_or_exit
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
 from peer_support.sink_cli import sink as sink_command
 from runtime import settings as config
-from runtime.broker import EmbeddedBroker
+from runtime.broker import BrokerError, EmbeddedBroker, PortInUse
 from runtime.clock import utc_now
 from schemas.boundary import (
     BoundaryError,
@@ -153,14 +161,28 @@ def worker() -> None:
 def broker(
     port: Annotated[int, typer.Option(help="Loopback port; a free one when 0.")] = 9092,
 ) -> None:
-    """Run the embedded Kafka-protocol broker (Tansu, memory storage) until interrupted."""
-    with EmbeddedBroker(port=port or None) as running:
-        typer.echo(f"broker ready at {running.bootstrap} (pid {running.pid}); Ctrl-C stops it")
+    """Run the embedded Kafka-protocol broker (Tansu, memory storage) until SIGTERM or
+    Ctrl-C, which stop Tansu too; exit 3 if Tansu ends by itself."""
+    signals: list[int] = []  # from the start: a signal while Tansu starts stops it too
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, _frame: signals.append(number))
+    running = EmbeddedBroker(port=port or None)
+    try:
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            typer.echo("stopping broker")
+            running.start()
+        except PortInUse as exc:
+            fail(str(exc))
+        except BrokerError as exc:
+            fail(f"the embedded broker did not start: {exc}", EXIT_UNAVAILABLE)
+        pid = running.pid
+        typer.echo(f"broker ready at {running.bootstrap} (pid {pid}); Ctrl-C stops it")
+        code = running.watch(lambda: bool(signals))
+    finally:
+        running.stop()
+    if code is not None:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        fail(f"the embedded broker (tansu, pid {pid}) {how}", EXIT_UNAVAILABLE)
+    typer.echo("broker stopped")
 
 
 @topics_app.command("create")
@@ -171,10 +193,12 @@ def topics_create() -> None:
 
     kafka = settings_or_exit(config.KafkaSettings)
     specs = Topics.of(kafka).specs()
-    created = ensure_topics(kafka, specs)
-    typer.echo(f"{created} topics created")
-    changed = apply_topic_settings(kafka, specs)
-    typer.echo(f"{changed} topics' settings changed")
+    broker_or_exit(kafka)
+    with broker_errors(kafka):
+        created = ensure_topics(kafka, specs)
+        typer.echo(f"{created} topics created")
+        changed = apply_topic_settings(kafka, specs)
+        typer.echo(f"{changed} topics' settings changed")
 
 
 @app.command("settings")
@@ -197,4 +221,7 @@ app.command("sink")(sink_command)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # not one of the failures a command names itself: a bug
+        report_bug(exc)

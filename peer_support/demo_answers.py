@@ -35,7 +35,11 @@ CHOICES = (Answer.ACCEPT, Answer.NOT_NOW, Answer.REMIND_LATER, Answer.ACCEPT)
 
 
 def _call(url: str, method: str) -> int:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)  # noqa: S310 - loopback
+    # the button on the page, as a browser sends it (a POST from elsewhere is refused)
+    headers = {"Sec-Fetch-Site": "same-origin"} if method == "POST" else {}
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url, method=method, data=b"" if method == "POST" else None, headers=headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback
             return int(response.status)
@@ -69,6 +73,7 @@ def answer_some(
         "PSB_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
         "PSB_ANSWERS_SECRET": secret,
         "PSB_ANSWERS_PORT": str(port),
+        "PSB_ANSWERS_BASE_URL": str(settings.base_url),
     }
     with open(workdir / "answers.log", "wb") as log:
         endpoint = subprocess.Popen(

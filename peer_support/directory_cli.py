@@ -17,7 +17,14 @@ from connectors.directory.load import (
     validate_file,
 )
 from connectors.directory.topic import DirectoryTopicError
-from peer_support.exits import EXIT_INPUT, EXIT_UNAVAILABLE, fail, settings_or_exit
+from peer_support.exits import (
+    EXIT_INPUT,
+    EXIT_UNAVAILABLE,
+    broker_errors,
+    broker_or_exit,
+    fail,
+    settings_or_exit,
+)
 from runtime import settings as config
 from runtime.topics import Topics
 
@@ -70,6 +77,7 @@ def load_command(
     else:
         kafka = settings_or_exit(config.KafkaSettings)
         topic = kind.topic(Topics(kafka.topic_prefix))
+        broker_or_exit(kafka)
         result = _write(validated, kind, kafka, replace)
         typer.echo(f"{summary}; {result.written} written to {topic}")
         if replace:
@@ -86,7 +94,10 @@ def load_command(
 def _write(
     validated: Validated, kind: Kind, kafka: config.KafkaSettings, replace: bool
 ) -> LoadResult:
-    with typer.progressbar(length=len(validated.entries), label="writing", file=sys.stderr) as bar:
+    with (
+        typer.progressbar(length=len(validated.entries), label="writing", file=sys.stderr) as bar,
+        broker_errors(kafka),
+    ):
         try:
             return load(validated, kind, kafka, replace=replace, progress=bar.update)
         except DirectoryTopicError as exc:
@@ -103,14 +114,16 @@ def sync_ldap_command(
     then every PSB_LDAP_INTERVAL_S: only changes are written, and people who are gone get a
     tombstone. With --once, exit 3 when the sync failed."""
     from connectors.directory.ldap_settings import LdapSettings
-    from connectors.directory.ldap_sync import LdapSync
+    from connectors.directory.ldap_sync import LdapSync, log
     from runtime.logging import configure
 
     configure(settings_or_exit(config.LogSettings).level)
     ldap = settings_or_exit(LdapSettings)
     if ldap.missing():
         fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
-    sync = LdapSync(ldap, settings_or_exit(config.KafkaSettings))
+    kafka = settings_or_exit(config.KafkaSettings)
+    broker_or_exit(kafka, log)
+    sync = LdapSync(ldap, kafka)
     for outcome in sync.run(once=once):
         if isinstance(outcome, Exception):
             if once:

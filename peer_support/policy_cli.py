@@ -76,8 +76,11 @@ def simulate_command(
         profiles, invalid = read_directory(rows)
         if invalid:
             typer.echo(f"note: {invalid} directory line(s) were not valid profiles", err=True)
-    with reports.open("rb") as lines:
-        result = simulate(policy, lines, profiles)
+    try:
+        with reports.open("rb") as lines:
+            result = simulate(policy, lines, profiles)
+    except OSError as exc:
+        fail(f"cannot read {reports}: {exc.strerror}")
     if as_json:
         typer.echo(json.dumps({"policy_version": policy.version, **result.as_dict()}, indent=2))
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from connectors.directory.topic import DirectoryTopicError, read_latest
-from peer_support.exits import EXIT_UNAVAILABLE, fail, settings_or_exit
+from peer_support.exits import (
+    EXIT_PARTLY,
+    EXIT_UNAVAILABLE,
+    broker_errors,
+    broker_or_exit,
+    fail,
+    settings_or_exit,
+)
 from peer_support.policies import policy_or_exit
 from runtime import settings as config
 from runtime.kafka import producer_config
@@ -144,7 +152,10 @@ def replay_lines(
 
 def replay_command(
     file: Annotated[
-        Path, typer.Argument(help="Newline-delimited JSON, one report per line.", exists=True)
+        Path,
+        typer.Argument(
+            help="Newline-delimited JSON, one report per line.", exists=True, dir_okay=False
+        ),
     ],
     input_format: Annotated[
         InputFormat, typer.Option("--format", help="Format of the lines; auto detects each.")
@@ -164,10 +175,12 @@ def replay_command(
     boundary = settings_or_exit(config.BoundarySettings)
     policy = policy_or_exit(settings_or_exit(config.PolicySettings).file)
     producer: Producer | None = None
+    kafka: config.KafkaSettings | None = None
     topic = ""
     units: frozenset[str] = frozenset()
     if not dry_run:
         kafka = settings_or_exit(config.KafkaSettings)
+        broker_or_exit(kafka)
         topics = Topics(kafka.topic_prefix)
         units = _directory_units(kafka, topics.staff_directory)
         producer = Producer(producer_config(kafka))
@@ -176,14 +189,17 @@ def replay_command(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     errors = Console(stderr=True)
-    with Progress(
-        TextColumn("replay"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    ) as progress:
+    with (
+        Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=True,
+        ) as progress,
+        broker_errors(kafka) if kafka else nullcontext(),
+    ):
         task = progress.add_task("replay", total=file.stat().st_size)
         summary = replay_lines(
             file,
@@ -205,16 +221,14 @@ def replay_command(
     else:
         _print_summary(summary, dry_run)
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTLY)
 
 
 def _directory_units(kafka: config.KafkaSettings, topic: str) -> frozenset[str]:
     try:
         entries = read_latest(kafka, topic)
     except DirectoryTopicError as exc:
-        fail(
-            f"{exc} (check PSB_KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers})", EXIT_UNAVAILABLE
-        )
+        fail(str(exc), EXIT_UNAVAILABLE)
     units: set[str] = set()
     for value in entries.values():
         try:

@@ -11,7 +11,7 @@ import typer
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
-from peer_support.exits import fail, settings_or_exit
+from peer_support.exits import broker_errors, broker_or_exit, fail, settings_or_exit
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
@@ -33,7 +33,7 @@ def read_figures(
     )
     latest: dict[str, bytes | None] = {}
     try:
-        metadata = consumer.list_topics(topic, timeout=15)
+        metadata = consumer.list_topics(topic, timeout=kafka.connect_timeout_s)
         numbers = sorted(metadata.topics[topic].partitions) if topic in metadata.topics else []
         if not numbers:
             return []
@@ -71,5 +71,9 @@ def report(
     except ValidationError:
         fail("--month must be YYYY-MM, for example 2026-11")
     k = settings_or_exit(EvaluationSettings).k
-    rows = month_table(read_figures(settings_or_exit(config.KafkaSettings)), month, k)
+    kafka = settings_or_exit(config.KafkaSettings)
+    broker_or_exit(kafka)
+    with broker_errors(kafka):
+        figures = read_figures(kafka)
+    rows = month_table(figures, month, k)
     typer.echo(as_csv(rows) if as_csv_output else as_text(rows, month, k), nl=False)

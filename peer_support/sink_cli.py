@@ -1,7 +1,8 @@
 """``peer-support sink CHANNEL``: run the sink of one channel until SIGTERM.
 
 Loads the channel's settings, checks every template (a broken one stops the process here,
-with the file and line, exit 2), reads past receipts, then consumes
+with the file and line, exit 2), waits up to ``PSB_KAFKA_CONNECT_TIMEOUT_S`` for the broker
+(else exit 3), reads past receipts, then consumes
 ``notifications.<channel>`` and serves ``/health/live`` and ``/health/ready``.
 """
 
@@ -19,7 +20,7 @@ from connectors.base.delivery import DeliverySettings
 from connectors.base.health import HealthServer
 from connectors.base.runner import SinkRunner
 from connectors.messages import BrokenTemplateError, Templates, TemplateSettings
-from peer_support.exits import fail, settings_or_exit
+from peer_support.exits import broker_errors, broker_or_exit, fail, settings_or_exit
 from runtime import settings as config
 from runtime.logging import configure, get_logger
 from runtime.topics import Topics
@@ -99,6 +100,7 @@ def sink(
         built = build_sink(chosen, templates)
     except (BrokenTemplateError, ValueError) as exc:
         fail(str(exc))
+    broker_or_exit(kafka, log)
     runner = SinkRunner(
         built,
         kafka,
@@ -107,4 +109,5 @@ def sink(
         settings=delivery,
         channel=chosen,
     )
-    asyncio.run(serve(runner, delivery))
+    with broker_errors(kafka, log):  # one that answered at start, then went away
+        asyncio.run(serve(runner, delivery))

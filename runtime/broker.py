@@ -10,6 +10,7 @@ import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Self
@@ -21,6 +22,10 @@ LOOPBACK: Final = "127.0.0.1"
 
 class BrokerError(RuntimeError):
     """The embedded broker could not be found or did not come up."""
+
+
+class PortInUse(BrokerError):
+    """Something else listens on the port asked for."""
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -74,6 +79,13 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> str:
+        # Else Tansu exits at once, and the broker already there would answer in its place.
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tansu binds
+                sock.bind((LOOPBACK, self.port))
+        except OSError as exc:
+            raise PortInUse(f"port {self.port} of {LOOPBACK} is in use ({exc.strerror})") from None
         url = f"tcp://{self.bootstrap}"
         self._log = open(self._log_file, "ab") if self._log_file else None  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
@@ -94,10 +106,24 @@ class EmbeddedBroker:
         )
         try:
             wait_for_broker(self.bootstrap, timeout)
+            if self._process.poll() is not None:
+                raise BrokerError(f"tansu exited with code {self._process.returncode}")
         except BrokerError:
             self.stop()
             raise
         return self.bootstrap
+
+    def watch(self, stopped: Callable[[], bool]) -> int | None:
+        """Block until ``stopped()`` (returns None) or until Tansu exits by itself (returns
+        its exit code; the child is reaped, so no defunct process stays behind)."""
+        if self._process is None:
+            raise BrokerError("the broker was not started")
+        while not stopped():
+            code = self._process.poll()
+            if code is not None:
+                return code
+            time.sleep(0.2)
+        return None
 
     @property
     def pid(self) -> int | None:

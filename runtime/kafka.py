@@ -1,13 +1,65 @@
 """Client configuration for confluent-kafka and for Faust (aiokafka), from one settings
-object, so TLS and SASL are set the same way for every client in the project."""
+object, so TLS and SASL are set the same way for every client in the project; and the one
+question every command asks first: does a broker answer?"""
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
-from typing import Any
+import time
+from typing import Any, Final
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 
 from runtime.settings import KafkaSettings
+
+BOOTSTRAP_VARIABLE: Final = "PSB_KAFKA_BOOTSTRAP_SERVERS"
+TIMEOUT_VARIABLE: Final = "PSB_KAFKA_CONNECT_TIMEOUT_S"
+LIBRDKAFKA_REPEAT_S: Final = 60.0
+"""A librdkafka line of one facility and level is logged once in this many seconds: an
+unreachable broker makes it repeat its FAIL line several times a second."""
+
+_LIBRDKAFKA = logging.getLogger("librdkafka")
+# A process that configured no logging (the one-shot commands) shows none of librdkafka's
+# lines: its own one-line error says what failed. With JSON logging they propagate to it.
+_LIBRDKAFKA.addHandler(logging.NullHandler())
+_FACILITY = re.compile(r"[A-Z0-9_]{1,24}")
+_NOT_ANSWERING: Final = frozenset(
+    {"_TRANSPORT", "_TIMED_OUT", "_ALL_BROKERS_DOWN", "_RESOLVE", "_MSG_TIMED_OUT"}
+)
+
+
+class BrokerUnavailable(Exception):
+    """No broker answered at the configured address in time; the message names the address
+    and the setting to change."""
+
+
+class BrokerRefused(Exception):
+    """A broker answered but refused the request (permissions, a topic setting)."""
+
+
+class _LibrdkafkaLog:
+    """librdkafka's ``logger``: its lines (``FAIL``, ``AUTH`` ...) as the facility alone, at
+    most one per facility and level a minute. The line's text, which names brokers and
+    topics, stays out: the JSON log keeps only the format string of a library's record."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, str], float] = {}
+
+    def log(self, level: int, _format: str, *args: object) -> None:
+        facility = str(args[0]) if args else ""
+        if _FACILITY.fullmatch(facility) is None:
+            facility = "OTHER"
+        now = time.monotonic()
+        if now - self._last.get((level, facility), -LIBRDKAFKA_REPEAT_S) < LIBRDKAFKA_REPEAT_S:
+            return
+        self._last[(level, facility)] = now
+        _LIBRDKAFKA.log(level, f"librdkafka {facility}")
+
+
+_LIBRDKAFKA_LOG: Final = _LibrdkafkaLog()
 
 
 def confluent_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
@@ -15,8 +67,7 @@ def confluent_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap.servers": settings.bootstrap_servers,
         "security.protocol": settings.security_protocol,
-        # librdkafka's own log lines go through our JSON logging, not straight to stderr
-        "logger": logging.getLogger("librdkafka"),
+        "logger": _LIBRDKAFKA_LOG,
     }
     if settings.security_protocol.startswith("SASL"):
         config["sasl.mechanism"] = settings.sasl_mechanism
@@ -119,3 +170,32 @@ def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
         if settings.sasl_password is not None:
             options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
     return options
+
+
+def unreachable(settings: KafkaSettings, reason: str = "") -> str:
+    """One line: which address did not answer, and which settings to look at."""
+    why = f" ({reason})" if reason else ""
+    return (
+        f"no Kafka broker answered at {settings.bootstrap_servers} within "
+        f"{settings.connect_timeout_s:g} s{why}; check {BOOTSTRAP_VARIABLE} "
+        f"(the wait is {TIMEOUT_VARIABLE})"
+    )
+
+
+def translate(settings: KafkaSettings, exc: KafkaException) -> BrokerUnavailable | BrokerRefused:
+    """A librdkafka error as one of ours: not answering (retriable, transport, time-out) or
+    refusing (anything else the broker said)."""
+    error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+    if error is None or error.retriable() or error.name() in _NOT_ANSWERING:
+        return BrokerUnavailable(unreachable(settings, error.name() if error else ""))
+    return BrokerRefused(f"the broker at {settings.bootstrap_servers} refused: {error.name()}")
+
+
+def check_broker(settings: KafkaSettings) -> None:
+    """Return once a broker answers a metadata request; raise :class:`BrokerUnavailable`
+    after ``connect_timeout_s``."""
+    admin = AdminClient(confluent_config(settings))
+    try:
+        admin.list_topics(timeout=settings.connect_timeout_s)
+    except KafkaException as exc:
+        raise translate(settings, exc) from None

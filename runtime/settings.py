@@ -77,6 +77,13 @@ class KafkaSettings(PsbSettings):
         1, ge=1, le=10, description="Replication factor for topics we create."
     )
     session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer group session timeout.")
+    connect_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a command waits for a broker to answer before it gives up with "
+        "exit code 3 (the worker keeps waiting instead).",
+    )
     reports_retention_hours: int = Field(
         72,
         ge=1,

@@ -39,7 +39,9 @@ ADDRESS_DESCRIPTIONS: Final[dict[Channel, str]] = {
 
 
 def address_is_valid(channel: Channel, address: str) -> bool:
-    return len(address) <= 254 and _ADDRESS_RULES[channel].match(address) is not None
+    """The whole address fits: ``re.match`` lets ``$`` match before a trailing newline, so a
+    line break (header injection in an email, a second line in a webhook) would pass."""
+    return len(address) <= 254 and _ADDRESS_RULES[channel].fullmatch(address) is not None
 
 
 class ContactPoint(Contract):

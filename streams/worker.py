@@ -20,7 +20,9 @@ def wait_and_create_topics(kafka: KafkaSettings, retry_every_s: float = 2.0) -> 
     while True:
         attempt += 1
         try:
-            created = ensure_topics(kafka, Topics.of(kafka).specs(), timeout=10)
+            created = ensure_topics(
+                kafka, Topics.of(kafka).specs(), timeout=kafka.connect_timeout_s
+            )
         except Exception as exc:
             log.warning(
                 "broker not reachable, retrying",

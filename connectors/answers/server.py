@@ -7,7 +7,8 @@ token, checks that it names a known offer of the person it was made for, records
 producer, acks from every in-sync replica) and confirms in the person's language. The same
 answer to the same offer is recorded once, however often the button is pressed (see
 :mod:`connectors.answers.known`). Expired, forged and mismatched links get a friendly page
-and no event.
+and no event; so does a POST from another site (see :mod:`connectors.answers.origin`), and
+no other site may frame the page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from connectors.answers.known import KnownAnswers
+from connectors.answers.origin import same_origin
 from connectors.answers.texts import CHOICE, DONE, WORDS, language_from_header
 from connectors.answers.tokens import AnswerClaim, AnswerTokens, TokenError
 from runtime.clock import utc_now
@@ -37,9 +39,14 @@ log = get_logger("answers")
 PROMETHEUS_CONTENT_TYPE: Final = "text/plain; version=0.0.4"
 SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # not no-referrer: with it, browsers send "Origin: null" on our own form's POST, and the
+    # same-origin check (connectors.answers.origin) could not tell it from a sandboxed page's
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -51,6 +58,7 @@ class Outcome(StrEnum):
     WRONG_OFFER = "wrong-offer"
     UNAVAILABLE = "unavailable"
     FAILED = "failed"
+    CROSS_SITE = "cross-site"
 
 
 STATUS: Final = {
@@ -61,6 +69,7 @@ STATUS: Final = {
     Outcome.WRONG_OFFER: 400,
     Outcome.UNAVAILABLE: 503,
     Outcome.FAILED: 503,
+    Outcome.CROSS_SITE: 403,
 }
 
 
@@ -86,9 +95,10 @@ def judge(token: str, tokens: AnswerTokens, known: KnownAnswers) -> Verdict:
 
 
 class AnswersEndpoint:
-    def __init__(self, kafka: KafkaSettings, tokens: AnswerTokens) -> None:
+    def __init__(self, kafka: KafkaSettings, tokens: AnswerTokens, origin: str) -> None:
         self.kafka = kafka
         self.tokens = tokens
+        self.origin = origin
         self.topics = Topics(kafka.topic_prefix)
         self.known = KnownAnswers()
         self._producer = Producer(producer_config(kafka, **{"linger.ms": 0}))
@@ -101,11 +111,12 @@ class AnswersEndpoint:
         self.clicks = Counter(
             "psb_answer_clicks_total",
             "Answer confirmations by answer and outcome (recorded, repeat, expired, invalid, "
-            "wrong-offer, unavailable, failed).",
+            "wrong-offer, unavailable, failed, cross-site).",
             ["answer", "outcome"],
             registry=self.registry,
         )
         self._follower: asyncio.Task[None] | None = None
+        self.failed = False
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -120,6 +131,21 @@ class AnswersEndpoint:
 
     async def _start(self, app: web.Application) -> None:
         self._follower = asyncio.create_task(self.known.follow(self.kafka))
+        self._follower.add_done_callback(self._follower_ended)
+
+    def _follower_ended(self, follower: asyncio.Task[None]) -> None:
+        """Without the topics no click can be judged: rather than stay up and never be
+        ready, the process ends (``serve`` returns False) and is started again."""
+        if follower.cancelled():
+            return
+        error = follower.exception()
+        log.error(
+            "answers cannot follow their topics, stopping",
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            exception=type(error).__name__ if error else None,
+        )
+        self.failed = True
+        raise web.GracefulExit  # as aiohttp's own SIGTERM handler does: run_app cleans up
 
     async def _stop(self, app: web.Application) -> None:
         if self._follower is not None:
@@ -167,6 +193,11 @@ class AnswersEndpoint:
         return self._message(request, verdict)
 
     async def confirm(self, request: web.Request) -> web.Response:
+        if not same_origin(request.headers, self.origin):
+            # another site's form: the token is not even looked at, nothing is recorded
+            self.clicks.labels("unknown", Outcome.CROSS_SITE.value).inc()
+            log.warning("answer click refused", status=Outcome.CROSS_SITE.value)
+            return self._message(request, Verdict(Outcome.CROSS_SITE))
         async with self._lock:  # one click at a time: a double click records once
             verdict = judge(request.match_info["token"], self.tokens, self.known)
             if (
@@ -225,8 +256,10 @@ class AnswersEndpoint:
         )
 
 
-def serve(kafka: KafkaSettings, tokens: AnswerTokens, host: str, port: int) -> None:
-    """Run until interrupted (SIGTERM/SIGINT end it cleanly)."""
-    endpoint = AnswersEndpoint(kafka, tokens)
+def serve(kafka: KafkaSettings, tokens: AnswerTokens, origin: str, host: str, port: int) -> bool:
+    """Run until interrupted (SIGTERM/SIGINT end it cleanly: True) or until the topics can
+    no longer be followed (False). ``origin`` is the public one, as links show it."""
+    endpoint = AnswersEndpoint(kafka, tokens, origin)
     log.info("answers endpoint starting", port=port)
     web.run_app(endpoint.application(), host=host, port=port, print=None, access_log=None)
+    return not endpoint.failed

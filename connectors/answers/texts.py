@@ -58,6 +58,8 @@ WORDS: Final[dict[Language, dict[str, str]]] = {
         "eller ta kontakt med ordningen direkte.",
         "unavailable": "Tjenesten starter opp. Prøv igjen om et øyeblikk.",
         "failed": "Svaret ble ikke lagret. Prøv igjen om litt.",
+        "cross-site": "Svaret ble ikke lagret: det kom ikke fra vår side. Åpne lenken i "
+        "meldingen du fikk, og bekreft der.",
     },
     Language.NN: {
         "title": "Kollegastøtte",
@@ -69,6 +71,8 @@ WORDS: Final[dict[Language, dict[str, str]]] = {
         "eller ta kontakt med ordninga direkte.",
         "unavailable": "Tenesta startar opp. Prøv igjen om eit augeblikk.",
         "failed": "Svaret vart ikkje lagra. Prøv igjen om litt.",
+        "cross-site": "Svaret vart ikkje lagra: det kom ikkje frå sida vår. Opne lenkja i "
+        "meldinga du fekk, og stadfest der.",
     },
     Language.EN: {
         "title": "Peer support",
@@ -81,6 +85,8 @@ WORDS: Final[dict[Language, dict[str, str]]] = {
         "received, or contact the scheme directly.",
         "unavailable": "The service is starting. Please try again in a moment.",
         "failed": "Your answer was not saved. Please try again shortly.",
+        "cross-site": "Your answer was not saved: it did not come from our page. Please open "
+        "the link in the message you received and confirm there.",
     },
 }
 

@@ -7,9 +7,9 @@ needs ``ref_attribute=uid`` and ``unit_attribute=departmentNumber`` (see the REA
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import PsbSettings
@@ -29,6 +29,11 @@ class LdapSettings(PsbSettings):
         "required by the sync.",
     )
     start_tls: bool = Field(False, description="Upgrade an ldap:// connection with StartTLS.")
+    allow_cleartext_bind: bool = Field(
+        False,
+        description="Let the sync send the bind password over ldap:// without StartTLS, "
+        "readable by anyone on the network path; for a test directory only.",
+    )
     ca_file: Path | None = Field(
         None, description="CA bundle (PEM) that signed the server's certificate."
     )
@@ -92,6 +97,19 @@ class LdapSettings(PsbSettings):
     retry_attempts: int = Field(
         8, ge=1, description="Attempts per sync before it is given up until the next one."
     )
+
+    @model_validator(mode="after")
+    def _no_cleartext_password(self) -> Self:
+        """Refused here, before any connection: a password sent once in clear text is
+        disclosed, whatever the sync does afterwards."""
+        cleartext = self.url is not None and self.url.startswith("ldap://") and not self.start_tls
+        if cleartext and self.bind_password is not None and not self.allow_cleartext_bind:
+            raise ValueError(
+                "the bind password would cross the network in clear text (ldap:// without "
+                "StartTLS): use ldaps:// or PSB_LDAP_START_TLS=true, or accept it with "
+                "PSB_LDAP_ALLOW_CLEARTEXT_BIND=true"
+            )
+        return self
 
     def missing(self) -> list[str]:
         """Settings the sync cannot run without, by variable name."""

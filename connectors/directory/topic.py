@@ -22,7 +22,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from runtime.kafka import confluent_config, producer_config
+from runtime.kafka import confluent_config, producer_config, translate
 from runtime.settings import KafkaSettings
 
 
@@ -45,12 +45,14 @@ def read_latest(kafka: KafkaSettings, topic: str, timeout: float = 30.0) -> dict
     )
     try:
         try:
-            metadata = consumer.list_topics(topic, timeout=timeout)
+            metadata = consumer.list_topics(topic, timeout=min(timeout, kafka.connect_timeout_s))
         except KafkaException as exc:
-            raise DirectoryTopicError(f"cannot reach the broker for {topic}") from exc
+            raise DirectoryTopicError(str(translate(kafka, exc))) from None
         found = metadata.topics.get(topic)
         if found is None or found.error is not None or not found.partitions:
-            raise DirectoryTopicError(f"topic {topic} does not exist")
+            raise DirectoryTopicError(
+                f"topic {topic} does not exist (`peer-support topics create` makes it)"
+            )
         partitions = sorted(found.partitions)
         consumer.assign([TopicPartition(topic, number, OFFSET_BEGINNING) for number in partitions])
         latest: dict[str, bytes | None] = {}

@@ -90,8 +90,14 @@ member: uid=per,{PEOPLE}
 """
 
 
-def sync_env(kafka: KafkaSettings, url: str, secrets: Path) -> dict[str, str]:
+def sync_env(
+    kafka: KafkaSettings, url: str, secrets: Path, cleartext: bool = True
+) -> dict[str, str]:
+    """``cleartext``: the test directory listens on plain ldap://, so the password may
+    cross loopback in clear text (tests/integration/test_attack_ldap.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSB_")}
+    if cleartext:
+        env["PSB_LDAP_ALLOW_CLEARTEXT_BIND"] = "true"
     secrets.mkdir(exist_ok=True)
     (secrets / "psb_ldap_bind_password").write_text(ROOT_PASSWORD)
     env.update(
@@ -231,7 +237,7 @@ def test_ldaps_and_starttls_verify_the_server_against_the_ca_file(
         server.ldif(SEED)
         kafka = kafka_factory()
         assert server.ldaps_url is not None and server.ca_file is not None
-        env = sync_env(kafka, server.ldaps_url, tmp_path / "secrets")
+        env = sync_env(kafka, server.ldaps_url, tmp_path / "secrets", cleartext=False)
 
         untrusted = sync(env)  # the system's CAs do not know the test CA: not retried
         assert untrusted.returncode == 3, untrusted.stderr

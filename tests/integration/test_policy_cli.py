@@ -94,3 +94,14 @@ def test_simulate_without_a_directory_and_as_a_table(tmp_path: Path) -> None:
     assert "offers that would be made       4" in result.stdout  # severe, or unknown
     assert "(no --directory: schemes and channels are not simulated)" in result.stdout
     assert "reporter:below-minimum-severity" in result.stdout
+
+
+def test_simulate_names_a_reports_file_it_cannot_read_in_one_line(tmp_path: Path) -> None:
+    for reports in (tmp_path / "missing.ndjson", tmp_path):  # absent, and a directory
+        result = run("simulate", str(DEFAULT), "--reports", str(reports))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: cannot read {reports}: "
+            + ("No such file or directory" if reports != tmp_path else "Is a directory")
+        ]
+        assert "Traceback" not in result.stdout + result.stderr

@@ -38,16 +38,24 @@ class AnswersProcess:
         wait_healthy(self.process, self.url("/health/ready"), self.log_path, timeout)
         return self
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.origin}{path}"
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None
     ) -> tuple[int, str]:
+        """Without ``headers``, a POST carries what a browser sends with the page's own
+        button (a same-origin ``Origin``); with them, exactly those."""
+        if headers is None:
+            headers = {"Origin": self.origin} if method == "POST" else {}
         request = urllib.request.Request(
             self.url(path),
             method=method,
-            headers=headers or {},
+            headers=headers,
             data=b"" if method == "POST" else None,
         )
         try:

@@ -80,8 +80,11 @@ def require_slapd() -> None:
 
 
 class Slapd:
-    def __init__(self, workdir: Path, tls: bool = False) -> None:
+    def __init__(self, workdir: Path, tls: bool = False, stats: bool = False) -> None:
+        """``stats``: log every connection and operation (slapd's ``-d stats``), to see
+        which binds reached the server and whether they were encrypted (``ssf``)."""
         self.dir = workdir
+        self.debug = "stats" if stats else "0"
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
         self.tls_port = free_port() if tls else None
@@ -104,7 +107,7 @@ class Slapd:
         self.log_path = self.dir / "slapd.log"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(SLAPD), "-f", str(conf), "-h", listen, "-d", "0"],
+                [str(SLAPD), "-f", str(conf), "-h", listen, "-d", self.debug],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -129,6 +132,10 @@ class Slapd:
             capture_output=True,
             timeout=30,
         )
+
+    def binds(self) -> list[str]:
+        """The BIND lines of the log (with ``stats``): who bound, and with what ``ssf``."""
+        return [line for line in self.log_path.read_text().splitlines() if " BIND dn=" in line]
 
     def stop(self) -> None:
         stop_gracefully(self.process, timeout=10)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import SecretStr
+from pydantic import AnyHttpUrl, SecretStr
 
 from connectors.answers.known import KnownAnswers
+from connectors.answers.origin import origin_of, same_origin
 from connectors.answers.server import Outcome, judge
 from connectors.answers.texts import language_from_header
 from connectors.answers.tokens import AnswerClaim, AnswersSettings, AnswerTokens
@@ -86,3 +87,34 @@ def test_the_page_language_follows_the_browser_when_no_claim_can_be_trusted(
     header: str | None, language: Language
 ) -> None:
     assert language_from_header(header) == language
+
+
+@pytest.mark.parametrize(
+    ("base_url", "origin"),
+    [
+        ("https://Svar.HF.example/", "https://svar.hf.example"),
+        ("https://svar.hf.example:443/a/", "https://svar.hf.example"),
+        ("https://svar.hf.example:8443", "https://svar.hf.example:8443"),
+        ("http://127.0.0.1:8082", "http://127.0.0.1:8082"),
+        ("http://127.0.0.1:80", "http://127.0.0.1"),
+    ],
+)
+def test_the_origin_is_written_as_a_browser_sends_it(base_url: str, origin: str) -> None:
+    assert origin_of(AnyHttpUrl(base_url)) == origin
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, True),
+        ({"Sec-Fetch-Site": "none"}, True),
+        ({"Origin": "https://svar.hf.example"}, True),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, False),
+        ({"Sec-Fetch-Site": "same-site", "Origin": "https://other.hf.example"}, False),
+        ({"Origin": "https://svar.hf.example.evil.example"}, False),
+        ({"Origin": "null"}, False),
+        ({}, False),
+    ],
+)
+def test_only_our_own_page_may_post(headers: dict[str, str], allowed: bool) -> None:
+    assert same_origin(headers, "https://svar.hf.example") is allowed
