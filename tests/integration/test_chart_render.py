@@ -4,17 +4,28 @@ the chart's `ci/` folder, checked the way a cluster (and an operator) would see 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from cloudcoil.models.keda import v1alpha1 as keda
 from cloudcoil.models.prometheus_operator import v1 as prometheus
 from pydantic import BaseModel
 
 from runtime.settings_doc import variables
 from tests.support import chart
-from tests.support.chart import FULLNAME, container_of, containers, find, kn, render, value_set
+from tests.support.chart import (
+    FULLNAME,
+    container_of,
+    containers,
+    find,
+    kn,
+    plaintext_kafka,
+    render,
+    value_set,
+)
 
 KUBERNETES_VERSION = kubernetes_validate.utils.latest_version()
 VALUE_SETS = chart.value_set_names()
@@ -64,7 +75,9 @@ def test_every_manifest_validates_against_kubernetes_schemas(
 
 def test_schema_validation_catches_a_wrong_manifest() -> None:
     """The validators used above do refuse bad objects (so a pass means something)."""
-    deployment = copy.deepcopy(find(render({}), "Deployment", f"{FULLNAME}-worker"))
+    deployment = copy.deepcopy(
+        find(render(value_set("default")), "Deployment", f"{FULLNAME}-worker")
+    )
     deployment["spec"]["replicas"] = "one"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
@@ -164,7 +177,15 @@ def test_no_secret_value_is_ever_rendered() -> None:
 
 @pytest.mark.parametrize(
     "scope",
-    ["config", "worker.config", "ingest.config", "sinks.config", "sinks.channels.sms.config"],
+    [
+        "config",
+        "worker.config",
+        "ingest.config",
+        "answers.config",
+        "sinks.config",
+        "sinks.channels.sms.config",
+        "directorySync.config",
+    ],
 )
 @pytest.mark.parametrize(
     "variable", ["PSB_SMTP_PASSWORD", "PSB_SLACK_TOKEN", "PSB_ANSWERS_SIGNING_KEY"]
@@ -178,6 +199,41 @@ def test_a_secret_given_as_a_plain_value_is_refused(scope: str, variable: str) -
     message = chart.render_error(values)
     assert f"{scope}.{variable}: {variable} is a secret" in message
     assert "hunter2" not in message
+
+
+def test_a_general_secret_reference_is_not_hidden_by_an_empty_specific_one() -> None:
+    """values.yaml gives each channel's secrets an entry with an empty name (left out); a
+    reference at the top level or for every sink still reaches the channel whole, name and
+    key, and the channel's own named entry wins over both."""
+    values = plaintext_kafka(
+        {
+            "secretEnv": {"PSB_SMTP_PASSWORD": {"name": "shared", "key": "smtp-password"}},
+            "sinks": {
+                "secretEnv": {"PSB_WEBHOOK_SECRET": {"name": "sinks", "key": "hook-key"}},
+                "channels": {
+                    "webhook": {
+                        "enabled": True,
+                        "secretEnv": {"PSB_WEBHOOK_URL": {"name": "hook", "key": "url"}},
+                    }
+                },
+            },
+        }
+    )
+    objects = render(values)
+    email = container_of(objects, "sink-email").env
+    assert email["PSB_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "shared",
+        "key": "smtp-password",
+    }
+    webhook = container_of(objects, "sink-webhook").env
+    assert webhook["PSB_WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"] == {
+        "name": "sinks",
+        "key": "hook-key",
+    }
+    own = {"PSB_SMTP_PASSWORD": {"name": "email-only", "key": "pw"}}
+    values["sinks"]["channels"]["email"] = {"secretEnv": own}
+    email = container_of(render(values), "sink-email").env
+    assert email["PSB_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == own["PSB_SMTP_PASSWORD"]
 
 
 def test_every_secret_setting_of_the_code_is_refused_as_a_plain_value() -> None:
@@ -205,7 +261,7 @@ def test_one_sink_deployment_per_enabled_channel() -> None:
     worker = container_of(objects, "worker")
     assert worker.literal("PSB_WORKER_CHANNELS") == ",".join(sorted(CHANNELS))
     # defaults: only email, and the worker routes only there
-    defaults = render({})
+    defaults = render(value_set("default"))
     assert [o["metadata"]["name"] for o in defaults if "-sink-" in o["metadata"]["name"]][:1] == [
         f"{FULLNAME}-sink-email"
     ]
@@ -213,12 +269,14 @@ def test_one_sink_deployment_per_enabled_channel() -> None:
 
 
 def test_each_component_can_be_switched_off() -> None:
-    values = {
-        "worker": {"enabled": False},
-        "ingest": {"enabled": False},
-        "topicsJob": {"enabled": False},
-        "sinks": {"channels": {"email": {"enabled": False}}},
-    }
+    values = plaintext_kafka(
+        {
+            "worker": {"enabled": False},
+            "ingest": {"enabled": False},
+            "topicsJob": {"enabled": False},
+            "sinks": {"channels": {"email": {"enabled": False}}},
+        }
+    )
     objects = render(values)
     assert not chart.workloads(objects)
     assert {o["kind"] for o in objects} <= {"ServiceAccount"}
@@ -260,17 +318,115 @@ def test_kafka_connection_with_sasl_and_tls_from_existing_secrets() -> None:
     assert "PSB_KAFKA_SASL_PASSWORD" not in plain.env
 
 
+DNS = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"port": port, "protocol": "TCP"} for port in ports]
+
+
+def to(*cidrs: str) -> list[dict[str, Any]]:
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
+
+
+def egress_of(objects: list[dict[str, Any]], component: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = find(objects, "NetworkPolicy", f"{FULLNAME}-{component}")["spec"][
+        "egress"
+    ]
+    return rules
+
+
 def test_egress_can_be_limited_to_dns_kafka_and_named_peers() -> None:
     objects = render(value_set("sasl-tls"))
-    policy = find(objects, "NetworkPolicy", f"{FULLNAME}-worker")
-    egress = policy["spec"]["egress"]
-    assert {"port": 53, "protocol": "UDP"} in egress[0]["ports"]
-    assert egress[1]["ports"] == [{"port": 9093, "protocol": "TCP"}]
-    assert egress[2]["to"] == [{"ipBlock": {"cidr": "10.20.0.25/32"}}]
+    kafka = {"ports": tcp(9093), "to": to("10.20.10.0/24")}
+    assert egress_of(objects, "worker") == [DNS, kafka]
+    assert egress_of(objects, "sink-email") == [
+        DNS,
+        kafka,
+        {"ports": tcp(587), "to": to("10.20.0.25/32")},
+    ]
     ingest = find(objects, "NetworkPolicy", f"{FULLNAME}-ingest")["spec"]["ingress"]
     assert ingest == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
-    open_egress = find(render({}), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["egress"]
-    assert open_egress == [{}]
+    assert egress_of(render(value_set("default")), "worker") == [{}]
+
+
+EVERY_COMPONENT: dict[str, Any] = {
+    "kafka": {"bootstrapServers": "b-1.kafka.example:9094,b-2.kafka.example:9094"},
+    "ingest": {
+        "config": {
+            "PSB_INGEST_FHIR_BASE_URL": "https://fhir.hf-vest.example:8443/fhir",
+            "PSB_INGEST_FHIR_TOKEN_URL": "https://login.hf-vest.example/token",
+        }
+    },
+    "answers": {"enabled": True},
+    "directorySync": {"enabled": True, "config": {"PSB_LDAP_URL": "ldaps://ad.hf-vest.example"}},
+    "sinks": {
+        "channels": {channel: {"enabled": True} for channel in CHANNELS},
+        "secretFiles": ["peer-support-channels"],
+    },
+}
+
+
+def test_egress_with_cidrs_lists_only_those_peers_and_ports() -> None:
+    """With allowExternalEgress off and every peer's addresses named, each component may reach
+    DNS and exactly the peers it talks to, on their ports, at those addresses; nothing else."""
+    egress: dict[str, dict[str, Any]] = {
+        "kafka": {"cidrs": ["10.20.10.0/24"], "ports": [9094, 9096]},
+        "smtp": {"cidrs": ["10.20.0.25/32"], "ports": [25]},
+        "http": {"cidrs": ["203.0.113.0/24", "2001:db8::/32"], "ports": [443, 8443]},
+        "fhir": {"cidrs": ["10.30.0.10/32"], "ports": [8443]},
+        "ldap": {"cidrs": ["10.40.0.5/32", "10.40.0.6/32"], "ports": [636]},
+    }
+    values = plaintext_kafka(
+        {**EVERY_COMPONENT, "networkPolicy": {"allowExternalEgress": False, "egress": egress}}
+    )
+    objects = render(values)
+
+    def peer(name: str) -> dict[str, Any]:
+        return {"ports": tcp(*egress[name]["ports"]), "to": to(*egress[name]["cidrs"])}
+
+    expected = {
+        "worker": ["kafka"],
+        "ingest": ["kafka", "fhir"],
+        "answers": ["kafka"],
+        "sink-email": ["kafka", "smtp"],
+        **{f"sink-{channel}": ["kafka", "http"] for channel in CHANNELS if channel != "email"},
+        "directory-sync": ["kafka", "ldap"],
+    }
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    assert sorted(kn(o) for o in policies) == sorted(
+        f"NetworkPolicy/{FULLNAME}-{component}" for component in expected
+    )
+    for component, peers in expected.items():
+        assert egress_of(objects, component) == [DNS, *[peer(name) for name in peers]], component
+
+
+def test_egress_without_cidrs_keeps_to_the_ports_the_settings_name() -> None:
+    """Off without addresses: each peer on the ports of its setting (bootstrap servers, SMTP
+    port, FHIR and LDAP URLs), to any address, as the Kafka ports always were."""
+    values = plaintext_kafka(
+        {
+            **EVERY_COMPONENT,
+            "networkPolicy": {"allowExternalEgress": False},
+            "sinks": {
+                **EVERY_COMPONENT["sinks"],
+                "channels": {
+                    **EVERY_COMPONENT["sinks"]["channels"],
+                    "email": {"enabled": True, "config": {"PSB_SMTP_PORT": 465}},
+                },
+            },
+        }
+    )
+    objects = render(values)
+    kafka = {"ports": tcp(9094)}
+    assert egress_of(objects, "worker") == [DNS, kafka]
+    assert egress_of(objects, "ingest") == [DNS, kafka, {"ports": tcp(8443, 443)}]
+    assert egress_of(objects, "sink-email") == [DNS, kafka, {"ports": tcp(465)}]
+    assert egress_of(objects, "sink-teams") == [DNS, kafka, {"ports": tcp(443)}]
+    assert egress_of(objects, "directory-sync") == [DNS, kafka, {"ports": tcp(636)}]
+    # no FHIR server named: the ingest connector reaches Kafka only
+    plain = plaintext_kafka({"networkPolicy": {"allowExternalEgress": False}})
+    assert egress_of(render(plain), "ingest") == [DNS, {"ports": tcp(9092)}]
 
 
 MONITORING = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
@@ -278,13 +434,13 @@ MONITORING = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.nam
 
 def test_the_workers_ports_are_closed_unless_values_name_who_may_reach_them() -> None:
     """The worker's port serves health and metrics only, and nothing any namespace needs."""
-    default = find(render({}), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]
+    default = find(render(value_set("default")), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]
     assert default["ingress"] == []
     assert "Ingress" in default["policyTypes"]
     for sink in [o for o in render(value_set("all-channels")) if o["kind"] == "NetworkPolicy"]:
         if sink["metadata"]["name"].startswith(f"{FULLNAME}-sink-"):
             assert sink["spec"]["ingress"] == [], kn(sink)
-    scraped = render({"networkPolicy": {"metricsFrom": MONITORING}})
+    scraped = render(plaintext_kafka({"networkPolicy": {"metricsFrom": MONITORING}}))
     worker = find(scraped, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"]
     assert worker == [{"ports": [{"port": 6066, "protocol": "TCP"}], "from": MONITORING}]
     ingest = find(scraped, "NetworkPolicy", f"{FULLNAME}-ingest")["spec"]["ingress"]
@@ -292,11 +448,11 @@ def test_the_workers_ports_are_closed_unless_values_name_who_may_reach_them() ->
 
 
 def test_the_evaluation_page_is_on_its_own_port_only_when_enabled() -> None:
-    off = render({})
+    off = render(value_set("default"))
     assert container_of(off, "worker").literal("PSB_EVALUATION_PORT") is None
     assert not [o for o in off if kn(o) == f"Service/{FULLNAME}-evaluation"]
     quality = [{"podSelector": {"matchLabels": {"app": "quality-proxy"}}}]
-    on = render({"worker": {"evaluation": {"enabled": True, "from": quality}}})
+    on = render(plaintext_kafka({"worker": {"evaluation": {"enabled": True, "from": quality}}}))
     worker = container_of(on, "worker")
     assert worker.literal("PSB_EVALUATION_PORT") == "8090"
     assert {"name": "evaluation", "containerPort": 8090, "protocol": "TCP"} in worker.spec["ports"]
@@ -310,7 +466,11 @@ def test_the_evaluation_page_is_on_its_own_port_only_when_enabled() -> None:
 
 
 def test_the_ingest_server_reads_the_policy_and_the_topics_job_the_report_retention() -> None:
-    objects = render({"policy": {"content": "version: x\n"}, "kafka": {"reportsRetentionHours": 6}})
+    objects = render(
+        plaintext_kafka(
+            {"policy": {"content": "version: x\n"}, "kafka": {"reportsRetentionHours": 6}}
+        )
+    )
     ingest = container_of(objects, "ingest")
     assert ingest.literal("PSB_POLICY_FILE") == "/etc/peer-support/policy/policy.yaml"
     assert ingest.mount_for("/etc/peer-support/policy/policy.yaml") is not None
@@ -331,7 +491,9 @@ def test_topics_job_runs_before_the_release_with_the_workers_kafka_settings() ->
     assert topics.literal("PSB_KAFKA_PARTITIONS") == "6"
     # hooks run before the release's ServiceAccount exists
     assert "serviceAccountName" not in job["spec"]["template"]["spec"]
-    assert not [o for o in render({"topicsJob": {"enabled": False}}) if o["kind"] == "Job"]
+    assert not [
+        o for o in render(plaintext_kafka({"topicsJob": {"enabled": False}})) if o["kind"] == "Job"
+    ]
 
 
 def test_policy_hot_reloads_and_templates_roll_the_pods() -> None:
@@ -447,6 +609,53 @@ def test_ingress_routes_to_the_ingest_service() -> None:
     )
 
 
+def routed(ingress: dict[str, Any], path: str) -> bool:
+    """Whether an Ingress sends a request for `path` to a backend (Exact and Prefix as the
+    Ingress API defines them; Prefix matches whole path elements)."""
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            prefix = entry["path"].rstrip("/")
+            if entry["pathType"] != "Exact" and (
+                not prefix or path == prefix or path.startswith(prefix + "/")
+            ):
+                return True
+    return False
+
+
+NOT_PUBLIC = ["/", "/metrics", "/health/live", "/health/ready", "/health", "/evaluation"]
+
+
+def test_each_ingress_routes_only_the_public_paths_of_its_component() -> None:
+    """The port behind each Ingress also serves /health/* and /metrics: the Ingress names the
+    component's public routes one by one, so nothing else is reachable from outside."""
+    from connectors.ingest.app import ROUTES
+
+    objects = render(value_set("full"))
+    ingest = find(objects, "Ingress", f"{FULLNAME}-ingest")
+    public = sorted(
+        path
+        for _, path, _ in ROUTES
+        if path not in {"/metrics"} and not path.startswith("/health/")
+    )
+    assert public == ["/fhir/AdverseEvent", "/fhir/subscription", "/openapi.json", "/v1/reports"]
+    (rule,) = ingest["spec"]["rules"]
+    assert sorted((p["path"], p["pathType"]) for p in rule["http"]["paths"]) == [
+        (path, "Exact") for path in public
+    ]
+    answers = find(objects, "Ingress", f"{FULLNAME}-answers")
+    (rule,) = answers["spec"]["rules"]
+    # connectors/answers/server.py serves GET and POST /a/{token}, and no static files
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/a/", "Prefix")]
+    assert routed(answers, "/a/token-of-an-offer")
+    for ingress in (ingest, answers):
+        for path in NOT_PUBLIC:
+            assert not routed(ingress, path), f"{kn(ingress)} routes {path}"
+        for entry in ingress["spec"]["rules"][0]["http"]["paths"]:
+            assert entry["backend"]["service"]["port"] == {"name": "http"}
+
+
 def test_disruption_budgets_for_every_component() -> None:
     objects = render(value_set("all-channels"))
     budgets = {o["metadata"]["name"] for o in objects if o["kind"] == "PodDisruptionBudget"}
@@ -462,9 +671,9 @@ def test_notes_tell_the_operator_what_to_create() -> None:
 
 
 def test_notes_say_how_to_let_callers_into_the_ingest_api() -> None:
-    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" in chart.notes({})
+    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" in chart.notes(value_set("default"))
     named = {"ingest": {"secretEnv": {"PSB_INGEST_TOKEN": {"name": "peer-support-ingest"}}}}
-    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" not in chart.notes(named)
+    assert "ingest.secretEnv.PSB_INGEST_TOKEN.name" not in chart.notes(plaintext_kafka(named))
 
 
 PUBLIC = {"ingest", "answers"}  # their HTTP port is their API
@@ -510,7 +719,7 @@ def test_the_metrics_port_of_the_sinks_follows_metrics_from() -> None:
 
 def test_the_public_ports_keep_their_callers() -> None:
     """Ingest and answers are not closed with the rest: their port is their API."""
-    values: dict[str, Any] = {"answers": {"enabled": True}}
+    values = plaintext_kafka({"answers": {"enabled": True}})
     for component, port in [("ingest", 8080), ("answers", 8082)]:
         ingress = find(render(values), "NetworkPolicy", f"{FULLNAME}-{component}")["spec"]
         assert ingress["ingress"] == [{"ports": [{"port": port, "protocol": "TCP"}]}]
@@ -531,6 +740,7 @@ def test_the_directory_sync_listens_on_nothing_and_reaches_its_ldap_server() -> 
     egress = find(render(values), "NetworkPolicy", f"{FULLNAME}-directory-sync")["spec"]["egress"]
     assert {"ports": [{"port": 636, "protocol": "TCP"}]} in egress
     values["directorySync"]["config"]["PSB_LDAP_URL"] = "ldap://dc1.hf-vest.example/"
+    values["directorySync"]["config"]["PSB_LDAP_START_TLS"] = True
     egress = find(render(values), "NetworkPolicy", f"{FULLNAME}-directory-sync")["spec"]["egress"]
     assert {"ports": [{"port": 389, "protocol": "TCP"}]} in egress
     worker = find(render(values), "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["egress"]
@@ -539,23 +749,27 @@ def test_the_directory_sync_listens_on_nothing_and_reaches_its_ldap_server() -> 
 
 def test_the_evaluation_page_has_no_port_service_or_rule_unless_enabled() -> None:
     quality = [{"podSelector": {"matchLabels": {"app": "quality-proxy"}}}]
-    named_but_off = render({"worker": {"evaluation": {"enabled": False, "from": quality}}})
+    named_but_off = render(
+        plaintext_kafka({"worker": {"evaluation": {"enabled": False, "from": quality}}})
+    )
     worker = container_of(named_but_off, "worker")
     assert [port["name"] for port in worker.spec["ports"]] == ["http"]
     assert "PSB_EVALUATION_PORT" not in worker.env
     assert not [o for o in named_but_off if kn(o) == f"Service/{FULLNAME}-evaluation"]
     assert find(named_but_off, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"] == []
     # on, but no peer named: the page is served, and the NetworkPolicy admits no one to it
-    unnamed = render({"worker": {"evaluation": {"enabled": True}}})
+    unnamed = render(plaintext_kafka({"worker": {"evaluation": {"enabled": True}}}))
     assert find(unnamed, "Service", f"{FULLNAME}-evaluation")
     assert find(unnamed, "NetworkPolicy", f"{FULLNAME}-worker")["spec"]["ingress"] == []
     # never the health and metrics port, not even through the metrics Service
     both = render(
-        {
-            "worker": {"evaluation": {"enabled": True, "from": quality}},
-            "networkPolicy": {"metricsFrom": MONITORING},
-            "metrics": {"serviceMonitor": {"enabled": True}},
-        }
+        plaintext_kafka(
+            {
+                "worker": {"evaluation": {"enabled": True, "from": quality}},
+                "networkPolicy": {"metricsFrom": MONITORING},
+                "metrics": {"serviceMonitor": {"enabled": True}},
+            }
+        )
     )
     worker = container_of(both, "worker")
     assert worker.literal("PSB_WORKER_WEB_PORT") == "6066"
@@ -571,6 +785,7 @@ def test_the_evaluation_page_has_no_port_service_or_rule_unless_enabled() -> Non
 
 def test_the_new_settings_reach_the_processes_that_read_them() -> None:
     values = {
+        **value_set("default"),
         "config": {"PSB_SOURCE_SYSTEMS": "synergi,avvik-hf"},
         "kafka": {"reportsRetentionHours": 24},
         "worker": {"config": {"PSB_WORKER_EXPIRY_INTERVAL_S": 600, "PSB_EVALUATION_HOST": "::"}},
@@ -587,29 +802,57 @@ def test_the_new_settings_reach_the_processes_that_read_them() -> None:
     worker = container_of(objects, "worker")
     assert worker.literal("PSB_WORKER_EXPIRY_INTERVAL_S") == "600"
     assert worker.literal("PSB_EVALUATION_HOST") == "::"
-    defaults = container_of(render({}), "topics")
+    defaults = container_of(render(value_set("default")), "topics")
     assert defaults.literal("PSB_KAFKA_REPORTS_RETENTION_HOURS") == "72"
 
 
 def test_notes_name_the_retention_of_raw_reports() -> None:
-    text = chart.notes({"kafka": {"reportsRetentionHours": 48}})
+    text = chart.notes(plaintext_kafka({"kafka": {"reportsRetentionHours": 48}}))
     assert "incident-reports keeps raw reports (may hold patient data) 48 hours" in text
     assert "retention.ms=172800000" in text
     assert "also one that exists already" in text
-    off = chart.notes({"topicsJob": {"enabled": False}, "kafka": {"topicPrefix": "hf."}})
+    off = chart.notes(
+        plaintext_kafka({"topicsJob": {"enabled": False}, "kafka": {"topicPrefix": "hf."}})
+    )
     assert "give hf.incident-reports that retention.ms yourself" in off
 
 
 def test_notes_say_who_may_reach_the_closed_ports() -> None:
-    assert "networkPolicy.metricsFrom is\nempty" in chart.notes({})
-    scraped = chart.notes({"metrics": {"serviceMonitor": {"enabled": True}}})
+    assert "networkPolicy.metricsFrom is\nempty" in chart.notes(value_set("default"))
+    scraped = chart.notes(plaintext_kafka({"metrics": {"serviceMonitor": {"enabled": True}}}))
     assert "the ServiceMonitor's scrapes are refused" in scraped
     assert "networkPolicy.metricsFrom" not in chart.notes(
-        {"networkPolicy": {"metricsFrom": MONITORING}}
+        plaintext_kafka({"networkPolicy": {"metricsFrom": MONITORING}})
     )
-    assert "/evaluation" not in chart.notes({})
-    page = chart.notes({"worker": {"evaluation": {"enabled": True}}})
+    assert "/evaluation" not in chart.notes(value_set("default"))
+    page = chart.notes(plaintext_kafka({"worker": {"evaluation": {"enabled": True}}}))
     assert f"http://{FULLNAME}-evaluation.hospital.svc:8090/evaluation" in page
     assert "worker.evaluation.from" in page
     named = {"enabled": True, "from": MONITORING}
-    assert "worker.evaluation.from" not in chart.notes({"worker": {"evaluation": named}})
+    assert "worker.evaluation.from" not in chart.notes(
+        plaintext_kafka({"worker": {"evaluation": named}})
+    )
+
+
+def readme_value_files() -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """The values files the chart README shows: name -> (the file it is used with, values)."""
+    text = (chart.CHART / "README.md").read_text()
+    found: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL):
+        head = re.match(
+            r"# ([a-z-]+-values\.yaml)(?:, used with -f ([a-z-]+-values\.yaml))?", block
+        )
+        if head:
+            found[head[1]] = (head[2], yaml.safe_load(block))
+    return found
+
+
+def test_the_readme_value_files_install() -> None:
+    files = readme_value_files()
+    assert {"quick-start-values.yaml", "dev-values.yaml", "egress-values.yaml"} <= set(files)
+    for name, (base, values) in files.items():
+        layered = chart.deep_merge(files[base][1], values) if base else values
+        chart.validate_schema(chart.merged_values(layered))
+        assert render(layered), name
+    assert "kafkaPlaintext" in chart.notes(files["dev-values.yaml"][1])
+    assert "INSECURE" not in chart.notes(files["quick-start-values.yaml"][1])

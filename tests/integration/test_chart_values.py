@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.support import chart
 
@@ -150,6 +151,60 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
         "sinks.channels.email.secretEnv.PSB_SMTP_PASSWORD",
     ),
     (
+        "the directory sync's bind password as a plain setting",
+        {"directorySync": {"config": {"PSB_LDAP_BIND_PASSWORD": "hunter2"}}},
+        "directorySync.config.PSB_LDAP_BIND_PASSWORD: PSB_LDAP_BIND_PASSWORD is a secret and "
+        "never goes into a plain value; reference an existing Secret with "
+        "directorySync.secretEnv.PSB_LDAP_BIND_PASSWORD: {name: <secret>, key: <key>}",
+    ),
+    (
+        "a secret as a literal extra environment variable",
+        {"ingest": {"extraEnvVars": [{"name": "PSB_INGEST_TOKEN", "value": "hunter2"}]}},
+        "ingest.extraEnvVars: PSB_INGEST_TOKEN is a secret and never goes into a plain value; "
+        "reference an existing Secret with ingest.secretEnv.PSB_INGEST_TOKEN",
+    ),
+    (
+        "a setting as a literal extra environment variable, past the chart's checks",
+        {"extraEnvVars": [{"name": "PSB_INGEST_ALLOW_UNAUTHENTICATED", "value": "true"}]},
+        "extraEnvVars: PSB_INGEST_ALLOW_UNAUTHENTICATED is a setting; put it in config, where "
+        "the chart checks it",
+    ),
+    (
+        "egress addresses while egress is open",
+        {"networkPolicy": {"egress": {"kafka": {"cidrs": ["10.20.10.0/24"]}}}},
+        "networkPolicy.egress.kafka.cidrs: egress is limited to these addresses only when "
+        "networkPolicy.allowExternalEgress is false",
+    ),
+    (
+        "egress addresses without NetworkPolicies",
+        {
+            "networkPolicy": {
+                "enabled": False,
+                "egress": {
+                    "smtp": {"cidrs": ["10.20.0.25/32"]},
+                    "ldap": {"cidrs": ["10.4.0.5/32"]},
+                },
+            }
+        },
+        "networkPolicy.egress.smtp.cidrs, networkPolicy.egress.ldap.cidrs: egress is limited to "
+        "these addresses by the chart's NetworkPolicies, but networkPolicy.enabled is false",
+    ),
+    (
+        "egress addresses that are no CIDR",
+        {"networkPolicy": {"egress": {"kafka": {"cidrs": ["kafka.example"]}}}},
+        "at '/networkPolicy/egress/kafka/cidrs/0': 'kafka.example' does not match pattern",
+    ),
+    (
+        "an Ingress path of one's own (the public paths are fixed)",
+        {"ingest": {"ingress": {"path": "/"}}},
+        "at '/ingest/ingress': additional properties 'path' not allowed",
+    ),
+    (
+        "an unknown allow flag",
+        {"security": {"allowInsecure": {"everything": True}}},
+        "at '/security/allowInsecure': additional properties 'everything' not allowed",
+    ),
+    (
         "a setting the chart derives",
         {"worker": {"config": {"PSB_KAFKA_BOOTSTRAP_SERVERS": "other:9092"}}},
         "worker.config.PSB_KAFKA_BOOTSTRAP_SERVERS: the chart sets PSB_KAFKA_BOOTSTRAP_SERVERS "
@@ -238,6 +293,261 @@ def test_the_defaults_and_every_value_set_meet_the_schema(name: str) -> None:
 
 
 def test_an_evaluation_port_that_is_off_is_not_checked() -> None:
-    values = {"worker": {"containerPorts": {"evaluation": 6066}}}
+    values = chart.plaintext_kafka({"worker": {"containerPorts": {"evaluation": 6066}}})
     worker = chart.container_of(chart.render(values), "worker")
     assert "PSB_EVALUATION_PORT" not in worker.env
+
+
+def test_a_literal_extra_environment_variable_that_is_no_setting_or_a_reference_is_kept() -> None:
+    values = chart.plaintext_kafka(
+        {
+            "ingest": {
+                "extraEnvVars": [
+                    {"name": "TZ", "value": "Europe/Oslo"},
+                    {
+                        "name": "PSB_INGEST_TOKEN",
+                        "valueFrom": {"secretKeyRef": {"name": "ingest", "key": "token"}},
+                    },
+                ]
+            }
+        }
+    )
+    ingest = chart.container_of(chart.render(values), "ingest")
+    assert ingest.literal("TZ") == "Europe/Oslo"
+    assert ingest.env["PSB_INGEST_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "ingest"
+
+
+def config_scopes(node: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every place in values.yaml with a `config` map beside a `secretEnv` map ("" is the top)."""
+    found = [prefix] if "config" in node and "secretEnv" in node else []
+    for key, child in node.items():
+        if isinstance(child, dict) and key not in {"config", "secretEnv"}:
+            found += config_scopes(child, f"{prefix}{key}.")
+    return found
+
+
+SCOPES = config_scopes(yaml.safe_load((chart.CHART / "values.yaml").read_text()))
+
+
+def test_every_config_map_is_found() -> None:
+    channels = [f"sinks.channels.{c}." for c in ["email", "sms", "teams", "slack", "webhook"]]
+    assert sorted(SCOPES) == sorted(
+        ["", "worker.", "ingest.", "answers.", "sinks.", "directorySync.", *channels]
+    )
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda scope: scope.rstrip(".") or "top")
+def test_every_config_map_refuses_a_secret_naming_the_secret_env_to_use(scope: str) -> None:
+    for name in ["PSB_LDAP_BIND_PASSWORD", "PSB_SMTP_USERNAME", "PSB_ANSWERS_SIGNING_KEY"]:
+        values: dict[str, Any] = {}
+        node = values
+        for part in [*scope.split(".")[:-1], "config"]:
+            node = node.setdefault(part, {})
+        node[name] = "hunter2-do-not-render"
+        message = chart.render_error(values)
+        assert (
+            f"{scope}config.{name}: {name} is a secret and never goes into a plain value; "
+            f"reference an existing Secret with {scope}secretEnv.{name}: "
+            "{name: <secret>, key: <key>}"
+        ) in message, message
+        assert "hunter2" not in message
+
+
+# --- insecure choices: each installs only with its security.allowInsecure flag
+
+TLS: dict[str, Any] = {"kafka": {"tls": {"enabled": True}}}
+SASL = {"enabled": True, "username": "bridge", "existingSecret": "kafka-user"}
+WEBHOOK_URL = {"PSB_WEBHOOK_URL": {"name": "hook", "key": "url"}}
+
+# (flag, values that make the choice and no other, the key the refusal names)
+INSECURE: list[tuple[str, dict[str, Any], str]] = [
+    ("kafkaPlaintext", {}, "kafka.tls.enabled"),
+    ("kafkaPlaintext", {"kafka": {"sasl": SASL}}, "kafka.tls.enabled"),
+    (
+        "kafkaUnverifiedHostname",
+        {"kafka": {"tls": {"enabled": True, "checkHostname": False}}},
+        "kafka.tls.checkHostname",
+    ),
+    (
+        "ingestUnauthenticated",
+        {**TLS, "ingest": {"config": {"PSB_INGEST_ALLOW_UNAUTHENTICATED": True}}},
+        "ingest.config.PSB_INGEST_ALLOW_UNAUTHENTICATED",
+    ),
+    (
+        "ingestUnauthenticated",
+        {**TLS, "ingest": {"config": {"PSB_INGEST_ALLOW_UNAUTHENTICATED": "yes"}}},
+        "ingest.config.PSB_INGEST_ALLOW_UNAUTHENTICATED",
+    ),
+    (
+        "ingestBodyHmac",
+        {**TLS, "ingest": {"config": {"PSB_INGEST_ALLOW_BODY_HMAC": "1"}}},
+        "ingest.config.PSB_INGEST_ALLOW_BODY_HMAC",
+    ),
+    (
+        "fhirPlaintext",
+        {**TLS, "ingest": {"config": {"PSB_INGEST_FHIR_BASE_URL": "http://fhir.hf.example/r4"}}},
+        "ingest.config.PSB_INGEST_FHIR_BASE_URL",
+    ),
+    (
+        "smtpPlaintext",
+        {**TLS, "sinks": {"channels": {"email": {"config": {"PSB_SMTP_SECURITY": "none"}}}}},
+        "sinks.channels.email.config.PSB_SMTP_SECURITY",
+    ),
+    (
+        "smtpUnverified",
+        {**TLS, "sinks": {"channels": {"email": {"config": {"PSB_SMTP_VALIDATE_CERTS": False}}}}},
+        "sinks.channels.email.config.PSB_SMTP_VALIDATE_CERTS",
+    ),
+    (
+        "smtpUnverified",
+        {**TLS, "sinks": {"channels": {"email": {"config": {"PSB_SMTP_VALIDATE_CERTS": "off"}}}}},
+        "sinks.channels.email.config.PSB_SMTP_VALIDATE_CERTS",
+    ),
+    (
+        "webhookUnsigned",
+        {**TLS, "sinks": {"channels": {"webhook": {"enabled": True, "secretEnv": WEBHOOK_URL}}}},
+        "sinks.channels.webhook.secretEnv.PSB_WEBHOOK_SECRET",
+    ),
+    (
+        "ldapPlaintext",
+        {**TLS, "directorySync": {"enabled": True, "config": {"PSB_LDAP_URL": "ldap://dc1"}}},
+        "directorySync.config.PSB_LDAP_URL",
+    ),
+    (
+        "ldapPlaintext",
+        {
+            **TLS,
+            "directorySync": {
+                "enabled": True,
+                "config": {"PSB_LDAP_URL": "ldaps://dc1", "PSB_LDAP_ALLOW_CLEARTEXT_BIND": True},
+            },
+        },
+        "directorySync.config.PSB_LDAP_ALLOW_CLEARTEXT_BIND",
+    ),
+]
+INSECURE_IDS = [f"{flag}-{n}" for n, (flag, _, _) in enumerate(INSECURE)]
+
+
+def allowing(values: dict[str, Any], *flags: str) -> dict[str, Any]:
+    return chart.deep_merge(values, {"security": {"allowInsecure": dict.fromkeys(flags, True)}})
+
+
+def listed_in_notes(values: dict[str, Any]) -> list[str]:
+    """The flags NOTES lists under its insecure choices."""
+    text = chart.notes(values)
+    if "INSECURE CHOICES" not in text:
+        return []
+    block = text.split("INSECURE CHOICES", 1)[1].split("\n\n", 1)[0]
+    return [line.split()[1] for line in block.splitlines() if line.startswith("  - ")]
+
+
+@pytest.mark.parametrize(("flag", "values", "key"), INSECURE, ids=INSECURE_IDS)
+def test_an_insecure_choice_without_its_flag_is_refused_naming_the_flag(
+    flag: str, values: dict[str, Any], key: str
+) -> None:
+    message = chart.render_error(values)
+    assert f"\n{key}: " in message, message
+    assert f"or allow it with security.allowInsecure.{flag}: true" in message, message
+    assert message.count("security.allowInsecure.") == 1, message
+
+
+@pytest.mark.parametrize(("flag", "values", "key"), INSECURE, ids=INSECURE_IDS)
+def test_an_insecure_choice_with_its_flag_installs_and_notes_list_it(
+    flag: str, values: dict[str, Any], key: str
+) -> None:
+    allowed = allowing(values, flag)
+    chart.validate_schema(chart.merged_values(allowed))
+    assert chart.render(allowed)
+    assert listed_in_notes(allowed) == [flag]
+    assert f"  - {flag} ({key}): " in chart.notes(allowed)
+
+
+def test_every_allow_flag_has_its_insecure_choice_tested() -> None:
+    flags = chart.merged_values({})["security"]["allowInsecure"]
+    assert not any(flags.values()), "every insecure choice is off by default"
+    assert sorted(flags) == sorted({flag for flag, _, _ in INSECURE})
+
+
+def test_a_plain_install_chooses_how_kafka_is_reached() -> None:
+    """kafka.tls is off by default, so `helm install` without values stops and names both ways
+    on; each of them installs."""
+    message = chart.render_error({})
+    assert "kafka.tls.enabled: Kafka is spoken without TLS (PLAINTEXT)" in message
+    assert "set kafka.tls.enabled: true" in message
+    assert "security.allowInsecure.kafkaPlaintext: true" in message
+    assert chart.render(TLS) and listed_in_notes(TLS) == []
+    assert listed_in_notes(chart.value_set("default")) == ["kafkaPlaintext"]
+
+
+def test_notes_list_every_insecure_choice_in_force_and_only_those() -> None:
+    # on TLS, all but kafkaPlaintext (and smtpPlaintext, which leaves no certificate to verify)
+    together = [(f, v) for f, v, _ in INSECURE if f not in {"kafkaPlaintext", "smtpPlaintext"}]
+    everything = chart.deep_merge(*[values for _, values in together])
+    flags = sorted({flag for flag, _ in together})
+    message = chart.render_error(everything)
+    assert (
+        sorted(
+            line.rsplit("security.allowInsecure.", 1)[1].split(":")[0]
+            for line in message.splitlines()
+            if "security.allowInsecure." in line
+        )
+        == flags
+    )
+    assert sorted(listed_in_notes(allowing(everything, *flags))) == flags
+    # an allow flag for a choice not made lists nothing
+    assert listed_in_notes(allowing(TLS, *flags)) == []
+
+
+@pytest.mark.parametrize("name", chart.value_set_names())
+def test_every_value_set_allows_exactly_the_insecure_choices_it_makes(name: str) -> None:
+    values = chart.value_set(name)
+    allowed = sorted(
+        flag for flag, on in values.get("security", {}).get("allowInsecure", {}).items() if on
+    )
+    assert sorted(listed_in_notes(values)) == allowed
+
+
+def test_secure_choices_need_no_flag() -> None:
+    secure: list[dict[str, Any]] = [
+        # the webhook's signing key by reference, or possibly in a mounted Secret (NOTES says so)
+        {
+            "sinks": {
+                "channels": {
+                    "webhook": {
+                        "enabled": True,
+                        "secretEnv": {
+                            **WEBHOOK_URL,
+                            "PSB_WEBHOOK_SECRET": {"name": "hook", "key": "signing-key"},
+                        },
+                    }
+                }
+            }
+        },
+        {"sinks": {"channels": {"webhook": {"enabled": True, "secretFiles": ["hook"]}}}},
+        {
+            "sinks": {
+                "secretEnv": {"PSB_WEBHOOK_SECRET": {"name": "hook", "key": "signing-key"}},
+                "channels": {"webhook": {"enabled": True, "secretEnv": WEBHOOK_URL}},
+            }
+        },
+        # ldap:// upgraded with StartTLS, and an anonymous-free ldaps:// bind
+        {
+            "directorySync": {
+                "enabled": True,
+                "config": {"PSB_LDAP_URL": "ldap://dc1", "PSB_LDAP_START_TLS": "true"},
+            }
+        },
+        # the environment's precedence: a channel's or component's own setting wins over the
+        # top level's (here their defaults in values.yaml)
+        {"config": {"PSB_SMTP_VALIDATE_CERTS": False}},
+        {"config": {"PSB_INGEST_ALLOW_UNAUTHENTICATED": True}},
+        # switches that stay off, in any spelling
+        {"ingest": {"config": {"PSB_INGEST_ALLOW_UNAUTHENTICATED": "no"}}},
+        {"ingest": {"config": {"PSB_INGEST_FHIR_BASE_URL": "https://fhir.hf.example/r4"}}},
+        # a component that is off makes no choice
+        {"ingest": {"enabled": False, "config": {"PSB_INGEST_ALLOW_UNAUTHENTICATED": True}}},
+    ]
+    for values in secure:
+        assert listed_in_notes(chart.deep_merge(TLS, values)) == [], values
+    in_files = chart.notes(chart.deep_merge(TLS, secure[1]))
+    assert "signs its requests only if one of its secretFiles holds psb_webhook_secret" in in_files

@@ -175,7 +175,12 @@ apply, most general first (the top level is always included first).
 {{- $secretFiles := list -}}
 {{- range $scopes -}}
 {{- $plain = mergeOverwrite $plain (deepCopy (default (dict) .config)) -}}
-{{- $secret = mergeOverwrite $secret (deepCopy (default (dict) .secretEnv)) -}}
+{{- range $name, $ref := (default (dict) .secretEnv) -}}
+{{- /* an entry without a Secret name is left out, so it never hides a more general one */ -}}
+{{- if $ref.name -}}
+{{- $_ := set $secret $name (deepCopy $ref) -}}
+{{- end -}}
+{{- end -}}
 {{- $extra = concat $extra (default (list) .extraEnvVars) -}}
 {{- $secretFiles = concat $secretFiles (default (list) .secretFiles) -}}
 {{- end -}}

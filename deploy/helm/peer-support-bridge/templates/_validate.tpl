@@ -7,32 +7,67 @@ values key and what to do, and the install stops with all of them.
 {{- $values := .Values -}}
 {{- $managed := include "peer-support-bridge.managedSettings" . | fromYaml -}}
 
-{{- /* Settings maps: nothing the chart sets itself, no secrets as plain values. */ -}}
-{{- $scopes := dict "config" $values.config "worker.config" $values.worker.config "ingest.config" $values.ingest.config "answers.config" $values.answers.config "sinks.config" $values.sinks.config -}}
-{{- $secretScopes := dict "config" "secretEnv" "worker.config" "worker.secretEnv" "ingest.config" "ingest.secretEnv" "answers.config" "answers.secretEnv" "sinks.config" "sinks.secretEnv" -}}
-{{- range $channel, $sink := $values.sinks.channels -}}
-{{- $_ := set $scopes (printf "sinks.channels.%s.config" $channel) $sink.config -}}
-{{- $_ := set $secretScopes (printf "sinks.channels.%s.config" $channel) (printf "sinks.channels.%s.secretEnv" $channel) -}}
+{{- /*
+Settings maps, at every place that has them (the top level, each component, each sink
+channel, the directory sync): nothing the chart sets itself, no secret as a plain value.
+extraEnvVars entries are Kubernetes `env` entries for anything else: a PSB_* setting with a
+literal value belongs in a `config` map, where these checks see it.
+*/ -}}
+{{- $blocks := list (list "" $values) -}}
+{{- range $key := list "worker" "ingest" "answers" "sinks" "directorySync" -}}
+{{- $blocks = append $blocks (list (printf "%s." $key) (index $values $key)) -}}
 {{- end -}}
-{{- range $scope, $config := $scopes -}}
-{{- range $name, $value := $config -}}
+{{- range $channel, $sink := $values.sinks.channels -}}
+{{- $blocks = append $blocks (list (printf "sinks.channels.%s." $channel) $sink) -}}
+{{- end -}}
+{{- range $blocks -}}
+{{- $at := index . 0 -}}
+{{- $block := index . 1 -}}
+{{- range $name, $value := (default (dict) $block.config) -}}
 {{- if hasKey $managed $name -}}
-{{- $errors = append $errors (printf "%s.%s: the chart sets %s itself from %s; set that instead" $scope $name $name (get $managed $name)) -}}
+{{- $errors = append $errors (printf "%sconfig.%s: the chart sets %s itself from %s; set that instead" $at $name $name (get $managed $name)) -}}
 {{- else if include "peer-support-bridge.isSecretSetting" $name -}}
-{{- $errors = append $errors (printf "%s.%s: %s is a secret and never goes into a plain value; reference an existing Secret with %s.%s: {name: <secret>, key: <key>}" $scope $name $name (get $secretScopes $scope) $name) -}}
+{{- $errors = append $errors (printf "%sconfig.%s: %s is a secret and never goes into a plain value; reference an existing Secret with %ssecretEnv.%s: {name: <secret>, key: <key>}" $at $name $name $at $name) -}}
 {{- end -}}
 {{- end -}}
-{{- end -}}
-{{- $secretEnvScopes := dict "secretEnv" $values.secretEnv "worker.secretEnv" $values.worker.secretEnv "ingest.secretEnv" $values.ingest.secretEnv "answers.secretEnv" $values.answers.secretEnv "sinks.secretEnv" $values.sinks.secretEnv -}}
-{{- range $channel, $sink := $values.sinks.channels -}}
-{{- $_ := set $secretEnvScopes (printf "sinks.channels.%s.secretEnv" $channel) $sink.secretEnv -}}
-{{- end -}}
-{{- range $scope, $refs := $secretEnvScopes -}}
-{{- range $name, $ref := $refs -}}
+{{- range $name, $ref := (default (dict) $block.secretEnv) -}}
 {{- if hasKey $managed $name -}}
-{{- $errors = append $errors (printf "%s.%s: the chart sets %s itself from %s; set that instead" $scope $name $name (get $managed $name)) -}}
+{{- $errors = append $errors (printf "%ssecretEnv.%s: the chart sets %s itself from %s; set that instead" $at $name $name (get $managed $name)) -}}
 {{- end -}}
 {{- end -}}
+{{- range $entry := (default (list) $block.extraEnvVars) -}}
+{{- $name := toString $entry.name -}}
+{{- if and (hasPrefix "PSB_" $name) (hasKey $entry "value") -}}
+{{- if hasKey $managed $name -}}
+{{- $errors = append $errors (printf "%sextraEnvVars: the chart sets %s itself from %s; set that instead" $at $name (get $managed $name)) -}}
+{{- else if include "peer-support-bridge.isSecretSetting" $name -}}
+{{- $errors = append $errors (printf "%sextraEnvVars: %s is a secret and never goes into a plain value; reference an existing Secret with %ssecretEnv.%s: {name: <secret>, key: <key>}" $at $name $at $name) -}}
+{{- else -}}
+{{- $errors = append $errors (printf "%sextraEnvVars: %s is a setting; put it in %sconfig, where the chart checks it" $at $name $at) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Insecure choices: each needs its security.allowInsecure flag. */ -}}
+{{- range include "peer-support-bridge.insecureChoices" . | fromYamlArray -}}
+{{- if not (index $values.security.allowInsecure .flag) -}}
+{{- $errors = append $errors (printf "%s: %s. Either %s, or allow it with security.allowInsecure.%s: true" .key .what .fix .flag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Egress peers' addresses limit egress only where egress is limited. */ -}}
+{{- $np := $values.networkPolicy -}}
+{{- $listed := list -}}
+{{- range $peer := list "kafka" "smtp" "http" "fhir" "ldap" -}}
+{{- if (index $np.egress $peer).cidrs -}}
+{{- $listed = append $listed (printf "networkPolicy.egress.%s.cidrs" $peer) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $listed (not $np.enabled) -}}
+{{- $errors = append $errors (printf "%s: egress is limited to these addresses by the chart's NetworkPolicies, but networkPolicy.enabled is false; enable them, or leave the lists empty" (join ", " $listed)) -}}
+{{- else if and $listed $np.allowExternalEgress -}}
+{{- $errors = append $errors (printf "%s: egress is limited to these addresses only when networkPolicy.allowExternalEgress is false (true lets the pods connect anywhere); set it to false" (join ", " $listed)) -}}
 {{- end -}}
 
 {{- /* Kafka */ -}}
