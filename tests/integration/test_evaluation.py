@@ -5,7 +5,6 @@ k-anonymously; the page renders its charts in a real browser without console err
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -192,4 +191,3 @@ def test_the_evaluation_page_renders_its_charts_in_a_browser(
         finally:
             browser.close()
     assert errors == []
-    shutil.copyfile(shot, ROOT / "docs" / "evaluation-page.png")

@@ -1,5 +1,6 @@
-"""The README's Channels section works as written: its values example renders, and each
-enabled channel's sink gets the settings the example gives it, secrets from Secrets."""
+"""The README's Channels section works as written: its values example, layered over the Deploy
+section's my-values.yaml as the README says, renders, and each enabled channel's sink gets the
+settings the example gives it, secrets from Secrets."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from tests.support import chart
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = README.read_text().split("## Channels", 1)[1].split("\n## ", 1)[0]
+(DEPLOY_VALUES,) = re.findall(r"```yaml\n(# my-values\.yaml.*?)```", README.read_text(), re.DOTALL)
 
 
 def test_the_channels_values_example_renders_with_secrets_from_secrets() -> None:
     (text,) = re.findall(r"```yaml\n(# channels-values\.yaml.*?)```", SECTION, re.DOTALL)
     values = yaml.safe_load(text)
-    chart.validate_schema(chart.merged_values(values))
-    objects = chart.render(values)
+    layered = chart.deep_merge(yaml.safe_load(DEPLOY_VALUES), values)
+    chart.validate_schema(chart.merged_values(layered))
+    objects = chart.render(layered)
     for channel, sink in values["sinks"]["channels"].items():
         container = chart.container_of(objects, f"sink-{channel}")
         assert container.spec["args"][-2:] == ["sink", channel]
