@@ -11,7 +11,10 @@ Two runs on the embedded broker, each with its process's memory read before and 
   credential, broken JSON, an oversized body, undecodable header bytes, a refused media
   type); none may get a 5xx.
 
-It prints what it counted and writes ``bench/soak.json``; docs/operations.md keeps the latest.
+The worker's memory is read after a warm-up (the valid reports mixed with 1,000 malformed
+records: its ledgers keep those offers by design) and after the other 9,000 malformed records,
+which must cost nothing. It prints what it counted and writes ``bench/soak.json``; the figures
+of the latest run are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from tests.support.worker import TEST_PSEUDONYM_KEY, WorkerProcess
 RESULTS = Path(__file__).parent / "soak.json"
 MALFORMED = 10_000
 VALID = 1_000
+WARM_UP_MALFORMED = 1_000
 REQUESTS = 20_000
 MEMORY_MARGIN_MB = 50
 SOURCE = "bench"
@@ -98,31 +102,40 @@ def soak_worker(bootstrap: str, workdir: Path) -> dict[str, Any]:
     rng = random.Random(20261203)
     run = uuid.uuid4().hex[:6]
     key = PseudonymKey(TEST_PSEUDONYM_KEY.encode())
-    records: list[bytes] = [malformed(rng) for _ in range(MALFORMED)]
+    warm_up: list[bytes] = [malformed(rng) for _ in range(WARM_UP_MALFORMED)]
     expected: set[str] = set()
     for number in range(VALID):
         value, report_id, staff = report(number, f"soak-{run}")
-        records.append(value)
+        warm_up.append(value)
         incident = pseudonymize(key, SOURCE, report_id)
         expected |= {offer_id_for(key, incident, pseudonymize_staff(key, ref)) for ref in staff}
-    rng.shuffle(records)
+    rng.shuffle(warm_up)
+    hostile = [malformed(rng) for _ in range(MALFORMED - WARM_UP_MALFORMED)]
     worker = WorkerProcess(kafka, f"soak-{run}", workdir).start()
     pid = worker.process.pid if worker.process else 0
-    before = rss_mb(pid)
+    at_start = rss_mb(pid)
     reader = TopicReader(kafka, [topics.notifications(Channel.EMAIL)])
     producer = Producer(producer_config(kafka, **{"queue.buffering.max.messages": 100_000}))
-    started = time.monotonic()
-    for value in records:
-        producer.produce(topics.incident_reports, value)
-        producer.poll(0)
-    producer.flush(120)
     handled = ('psb_reports_total{outcome="signal"}', 'psb_reports_total{outcome="dead-lettered"}')
-    deadline = time.monotonic() + 600
-    while sum(worker.metric(sample) for sample in handled) < len(records):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the worker did not take every record in 10 minutes")
-        time.sleep(1)
+    started = time.monotonic()
+
+    def send_and_wait(records: list[bytes], total: int) -> None:
+        for value in records:
+            producer.produce(topics.incident_reports, value)
+            producer.poll(0)
+        producer.flush(120)
+        deadline = time.monotonic() + 600
+        while sum(worker.metric(sample) for sample in handled) < total:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not take every record in 10 minutes")
+            time.sleep(1)
+
+    # the valid reports, mixed with some malformed records, fill the worker's ledgers (state it
+    # keeps by design, within retention); then only malformed records, which must cost nothing
+    send_and_wait(warm_up, len(warm_up))
     reader.poll_until(lambda found: len(found) >= len(expected), timeout=300, idle=5)
+    before = rss_mb(pid)
+    send_and_wait(hostile, len(warm_up) + len(hostile))
     offers = Counter(json.loads(value)["offer_id"] for value in reader.values())
     after = rss_mb(pid)
     alive = worker.process is not None and worker.process.poll() is None
@@ -130,13 +143,14 @@ def soak_worker(bootstrap: str, workdir: Path) -> dict[str, Any]:
     worker.stop()
     reader.close()
     return {
-        "worker_records": len(records),
+        "worker_records": len(warm_up) + len(hostile),
         "worker_malformed_dead_lettered_pct": 100 * dead_lettered / MALFORMED,
         "worker_offers_expected": len(expected),
         "worker_offers_notified_once": sum(1 for o in expected if offers[o] == 1),
         "worker_offers_notified_twice_or_more": sum(1 for o in expected if offers[o] > 1),
         "worker_alive_same_process": alive,
         "worker_seconds": round(time.monotonic() - started, 1),
+        "worker_rss_mb_at_start": round(at_start, 1),
         "worker_rss_mb_start": round(before, 1),
         "worker_rss_mb_end": round(after, 1),
     }
@@ -218,7 +232,9 @@ def main() -> None:
         == results["worker_offers_expected"],
         "the worker neither crashed nor restarted": results["worker_alive_same_process"],
         "no 5xx from the ingest server": results["ingest_5xx"] == 0,
-        "worker memory within 50 MB of the start": results["worker_rss_mb_end"]
+        "worker memory within 50 MB over 9,000 malformed records after warm-up": results[
+            "worker_rss_mb_end"
+        ]
         - results["worker_rss_mb_start"]
         <= MEMORY_MARGIN_MB,
         "ingest memory within 50 MB of the start": results["ingest_rss_mb_end"]
