@@ -82,10 +82,19 @@ async def serve(runner: SinkRunner, delivery: DeliverySettings) -> None:
         await health.stop()
 
 
+def _topics_of(channel: Channel, topics: Topics) -> list[str]:
+    """The outbox prints what every channel would send, so a policy can be tried out
+    without any channel set up; the other sinks read their own channel only."""
+    if channel is Channel.OUTBOX:
+        return [topics.notifications(each) for each in Channel]
+    return [topics.notifications(channel)]
+
+
 def sink(
     channel: Annotated[SinkChannel, typer.Argument(help="The channel to deliver.")],
 ) -> None:
-    """Deliver notifications of one channel (email, sms, teams, slack, webhook, outbox)."""
+    """Deliver one channel's notifications (email, sms, teams, slack or webhook); outbox
+    prints every channel's notifications instead of sending them, to try a policy out."""
     from connectors.answers.tokens import AnswersSettings
 
     configure(settings_or_exit(config.LogSettings).level)
@@ -104,7 +113,7 @@ def sink(
     runner = SinkRunner(
         built,
         kafka,
-        [Topics(kafka.topic_prefix).notifications(chosen)],
+        _topics_of(chosen, Topics(kafka.topic_prefix)),
         group_id=f"{kafka.topic_prefix}peer-support-sink-{chosen.value}",
         settings=delivery,
         channel=chosen,

@@ -452,3 +452,28 @@ def test_codes_cross_as_the_policy_and_the_directory_know_them(
         reader.close()
     assert {signal["unit_code"] for signal in signals} == {"LAB-1", "KIR-2", None}
     assert "15076500565" not in json.dumps(signals)
+
+
+SHIPPED = sorted(
+    (Path(__file__).resolve().parents[2] / "peer_support/samples").glob("subscriptions/*")
+)
+SAMPLE_BASE = "https://fhir.sykehus.example/fhir"
+
+
+@pytest.mark.parametrize("sample", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_the_shipped_subscription_samples_are_accepted(
+    sample: Path, ingest: IngestProcess, fhir: FhirStandIn, kafka: KafkaSettings
+) -> None:
+    """As an integrator sends them (id-only ones pointed at the server we read back from)."""
+    bundle = json.loads(sample.read_text().replace(SAMPLE_BASE, fhir.base_url))
+    if sample.name.endswith("id-only.json"):
+        full = json.loads(
+            sample.with_name(sample.name.replace("id-only", "full-resource")).read_text()
+        )
+        event = full["entry"][1]["resource"]
+        fhir.resources[event["id"]] = event
+    response = ingest.post("/fhir/subscription", bundle, FHIR_JSON)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 1
+    signals = signals_for(kafka, set(response.json()["incidents"]))
+    assert all(signal["staff"] for signal in signals), "the sample's staff reach the signal"
