@@ -13,6 +13,7 @@ from typing import Any, Final
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from runtime.oauthbearer import ClientCredentialsTokens
 from runtime.settings import KafkaSettings
 
 BOOTSTRAP_VARIABLE: Final = "PSB_KAFKA_BOOTSTRAP_SERVERS"
@@ -71,7 +72,9 @@ def confluent_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
     }
     if settings.security_protocol.startswith("SASL"):
         config["sasl.mechanism"] = settings.sasl_mechanism
-        if settings.sasl_username is not None:
+        if settings.sasl_mechanism == "OAUTHBEARER":
+            config.update(_librdkafka_oidc(settings))
+        elif settings.sasl_username is not None:
             config["sasl.username"] = settings.sasl_username
         if settings.sasl_password is not None:
             config["sasl.password"] = settings.sasl_password.get_secret_value()
@@ -86,6 +89,24 @@ def confluent_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
             "https" if settings.ssl_check_hostname else "none"
         )
     config.update(extra)
+    return config
+
+
+def _librdkafka_oidc(settings: KafkaSettings) -> dict[str, str]:
+    """librdkafka's own client-credentials flow (``sasl.oauthbearer.method=oidc``)."""
+    secret = settings.sasl_oauthbearer_client_secret
+    config = {
+        "sasl.oauthbearer.method": "oidc",
+        "sasl.oauthbearer.token.endpoint.url": settings.sasl_oauthbearer_token_endpoint_url or "",
+        "sasl.oauthbearer.client.id": settings.sasl_oauthbearer_client_id or "",
+        "sasl.oauthbearer.client.secret": secret.get_secret_value() if secret else "",
+    }
+    if settings.sasl_oauthbearer_scope:
+        config["sasl.oauthbearer.scope"] = settings.sasl_oauthbearer_scope
+    if settings.oauthbearer_extensions:
+        config["sasl.oauthbearer.extensions"] = ",".join(
+            f"{key}={value}" for key, value in settings.oauthbearer_extensions.items()
+        )
     return config
 
 
@@ -144,7 +165,11 @@ def faust_broker_options(settings: KafkaSettings) -> dict[str, Any]:
         "broker_session_timeout": settings.session_timeout_ms / 1000,
     }
     context = ssl_context(settings) if settings.security_protocol.endswith("SSL") else None
-    if settings.security_protocol.startswith("SASL"):
+    if settings.security_protocol.startswith("SASL") and settings.sasl_mechanism == "OAUTHBEARER":
+        options["broker_credentials"] = faust.OAuthCredentials(
+            oauth_cb=ClientCredentialsTokens(settings), ssl_context=context
+        )
+    elif settings.security_protocol.startswith("SASL"):
         options["broker_credentials"] = faust.SASLCredentials(
             username=settings.sasl_username,
             password=settings.sasl_password.get_secret_value() if settings.sasl_password else None,
@@ -166,6 +191,9 @@ def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
         options["ssl_context"] = ssl_context(settings)
     if settings.security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.sasl_mechanism
+    if settings.security_protocol.startswith("SASL") and settings.sasl_mechanism == "OAUTHBEARER":
+        options["sasl_oauth_token_provider"] = ClientCredentialsTokens(settings)
+    elif settings.security_protocol.startswith("SASL"):
         options["sasl_plain_username"] = settings.sasl_username
         if settings.sasl_password is not None:
             options["sasl_plain_password"] = settings.sasl_password.get_secret_value()

@@ -11,9 +11,10 @@ import importlib
 import pkgutil
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, StringConstraints, field_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.boundary import PseudonymKey
@@ -58,11 +59,31 @@ class KafkaSettings(PsbSettings):
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="Transport security towards the brokers."
     )
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
-        "SCRAM-SHA-512", description="SASL mechanism when security_protocol is SASL_*."
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] = Field(
+        "SCRAM-SHA-512",
+        description="SASL mechanism when security_protocol is SASL_*; OAUTHBEARER fetches "
+        "tokens with the OIDC client-credentials grant (PSB_KAFKA_SASL_OAUTHBEARER_*).",
     )
     sasl_username: str | None = Field(None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    sasl_oauthbearer_token_endpoint_url: str | None = Field(
+        None,
+        description="OIDC token endpoint for OAUTHBEARER (https; http only on the loopback).",
+    )
+    sasl_oauthbearer_client_id: str | None = Field(
+        None, description="OAuth client id for OAUTHBEARER."
+    )
+    sasl_oauthbearer_client_secret: SecretStr | None = Field(
+        None, description="OAuth client secret for OAUTHBEARER (secret)."
+    )
+    sasl_oauthbearer_scope: str | None = Field(
+        None, description="Scope(s) asked for with the OAUTHBEARER token, space-separated."
+    )
+    sasl_oauthbearer_extensions: str = Field(
+        "",
+        description="SASL extensions sent with the token, 'key=value,key=value' (e.g. "
+        "Confluent Cloud's logicalCluster and identityPoolId).",
+    )
     ssl_ca_location: Path | None = Field(None, description="CA bundle (PEM) for broker TLS.")
     ssl_certificate_location: Path | None = Field(
         None, description="Client certificate (PEM) for mutual TLS."
@@ -91,6 +112,48 @@ class KafkaSettings(PsbSettings):
         description="Hours incident-reports keeps raw reports (they may hold patient data): "
         "as short as lets the worker catch up after an outage; `topics create` sets it.",
     )
+
+    @field_validator("sasl_oauthbearer_token_endpoint_url")
+    @classmethod
+    def _token_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        loopback = url.hostname in {"127.0.0.1", "localhost", "::1"}
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("must be an https:// URL (the client secret is sent to it)")
+        return value
+
+    @field_validator("sasl_oauthbearer_extensions")
+    @classmethod
+    def _extensions(cls, value: str) -> str:
+        for pair in filter(None, (part.strip() for part in value.split(","))):
+            key, equals, _ = pair.partition("=")
+            if not equals or re.fullmatch(r"[A-Za-z]+", key) is None or key == "auth":
+                raise ValueError("must be key=value pairs separated by commas, keys letters only")
+        return value
+
+    @model_validator(mode="after")
+    def _oauthbearer_complete(self) -> Self:
+        if self.sasl_mechanism != "OAUTHBEARER" or not self.security_protocol.startswith("SASL"):
+            return self
+        missing = [
+            f"PSB_KAFKA_SASL_OAUTHBEARER_{name.upper()}"
+            for name, value in (
+                ("token_endpoint_url", self.sasl_oauthbearer_token_endpoint_url),
+                ("client_id", self.sasl_oauthbearer_client_id),
+                ("client_secret", self.sasl_oauthbearer_client_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"OAUTHBEARER needs {', '.join(missing)}")
+        return self
+
+    @property
+    def oauthbearer_extensions(self) -> dict[str, str]:
+        pairs = (part.strip() for part in self.sasl_oauthbearer_extensions.split(","))
+        return dict(pair.split("=", 1) for pair in pairs if pair)
 
 
 class BoundarySettings(PsbSettings):

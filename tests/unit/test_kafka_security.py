@@ -3,6 +3,7 @@ confluent-kafka (connectors, topic admin), aiokafka (the replicated views) and F
 
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 import certifi
 import faust
 import pytest
+from confluent_kafka import Producer
+from pydantic import ValidationError
 
 from runtime.kafka import (
     aiokafka_options,
@@ -19,6 +22,7 @@ from runtime.kafka import (
     faust_broker_options,
     producer_config,
 )
+from runtime.oauthbearer import ClientCredentialsTokens
 from runtime.settings import KafkaSettings
 
 CA = Path(certifi.where())
@@ -134,3 +138,59 @@ def test_mutual_tls_loads_the_client_certificate(tmp_path: Path) -> None:
 def test_the_password_never_shows_in_the_settings_repr() -> None:
     assert "not-in-logs" not in repr(SASL_SSL)
     assert "not-in-logs" not in str(SASL_SSL.model_dump())
+
+
+OAUTH = settings(
+    security_protocol="SASL_SSL",
+    sasl_mechanism="OAUTHBEARER",
+    sasl_oauthbearer_token_endpoint_url="https://login.example/oauth2/token",
+    sasl_oauthbearer_client_id="bridge-client",
+    sasl_oauthbearer_client_secret="client-secret-not-in-logs",
+    sasl_oauthbearer_scope="kafka",
+    sasl_oauthbearer_extensions="logicalCluster=lkc-1, identityPoolId=pool-2",
+    ssl_ca_location=CA,
+)
+
+
+def test_librdkafka_gets_its_oidc_client_credentials_flow_and_accepts_it() -> None:
+    config = producer_config(OAUTH)
+    assert config["sasl.mechanism"] == "OAUTHBEARER"
+    assert config["sasl.oauthbearer.method"] == "oidc"
+    assert config["sasl.oauthbearer.token.endpoint.url"] == "https://login.example/oauth2/token"
+    assert config["sasl.oauthbearer.client.id"] == "bridge-client"
+    assert config["sasl.oauthbearer.client.secret"] == "client-secret-not-in-logs"
+    assert config["sasl.oauthbearer.scope"] == "kafka"
+    assert config["sasl.oauthbearer.extensions"] == "logicalCluster=lkc-1,identityPoolId=pool-2"
+    assert "sasl.username" not in config
+    Producer(config).flush(0)  # librdkafka refuses a property it does not know at creation
+
+
+def test_aiokafka_and_faust_get_a_client_credentials_token_provider() -> None:
+    options = aiokafka_options(OAUTH)
+    assert options["sasl_mechanism"] == "OAUTHBEARER"
+    provider = options["sasl_oauth_token_provider"]
+    assert isinstance(provider, ClientCredentialsTokens)
+    assert provider.extensions() == {"logicalCluster": "lkc-1", "identityPoolId": "pool-2"}
+    assert "sasl_plain_username" not in options
+    credentials = faust_broker_options(OAUTH)["broker_credentials"]
+    assert isinstance(credentials, faust.OAuthCredentials)
+    assert isinstance(credentials.oauth_cb, ClientCredentialsTokens)
+    assert isinstance(credentials.ssl_context, ssl.SSLContext)
+    assert "client-secret-not-in-logs" not in repr(OAUTH)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"sasl_oauthbearer_client_secret": None}, "PSB_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET"),
+        ({"sasl_oauthbearer_token_endpoint_url": None}, "TOKEN_ENDPOINT_URL"),
+        ({"sasl_oauthbearer_token_endpoint_url": "http://login.example/t"}, "https://"),
+        ({"sasl_oauthbearer_extensions": "logicalCluster"}, "key=value"),
+        ({"sasl_oauthbearer_extensions": "auth=x"}, "key=value"),
+    ],
+)
+def test_an_incomplete_or_unsafe_oauthbearer_setting_is_refused_by_name(
+    changes: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(named)):
+        settings(**{**OAUTH.model_dump(), **changes})

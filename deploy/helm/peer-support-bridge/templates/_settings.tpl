@@ -19,6 +19,11 @@ PSB_KAFKA_SECURITY_PROTOCOL: kafka.tls.enabled and kafka.sasl.enabled
 PSB_KAFKA_SASL_MECHANISM: kafka.sasl.mechanism
 PSB_KAFKA_SASL_USERNAME: kafka.sasl.username or kafka.sasl.usernameKey
 PSB_KAFKA_SASL_PASSWORD: kafka.sasl.existingSecret and kafka.sasl.passwordKey
+PSB_KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: kafka.sasl.oauthbearer.tokenEndpointUrl
+PSB_KAFKA_SASL_OAUTHBEARER_CLIENT_ID: kafka.sasl.oauthbearer.clientId
+PSB_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: kafka.sasl.existingSecret and kafka.sasl.oauthbearer.clientSecretKey
+PSB_KAFKA_SASL_OAUTHBEARER_SCOPE: kafka.sasl.oauthbearer.scope
+PSB_KAFKA_SASL_OAUTHBEARER_EXTENSIONS: kafka.sasl.oauthbearer.extensions
 PSB_KAFKA_SSL_CA_LOCATION: kafka.tls.caSecret
 PSB_KAFKA_SSL_CERTIFICATE_LOCATION: kafka.tls.clientSecret
 PSB_KAFKA_SSL_KEY_LOCATION: kafka.tls.clientSecret
@@ -95,7 +100,17 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 -}}
 {{- if $kafka.sasl.enabled -}}
 {{- $_ := set $settings "PSB_KAFKA_SASL_MECHANISM" $kafka.sasl.mechanism -}}
-{{- if not $kafka.sasl.usernameKey -}}
+{{- if eq $kafka.sasl.mechanism "OAUTHBEARER" -}}
+{{- $oauth := $kafka.sasl.oauthbearer -}}
+{{- $_ := set $settings "PSB_KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL" $oauth.tokenEndpointUrl -}}
+{{- $_ := set $settings "PSB_KAFKA_SASL_OAUTHBEARER_CLIENT_ID" $oauth.clientId -}}
+{{- if $oauth.scope -}}
+{{- $_ := set $settings "PSB_KAFKA_SASL_OAUTHBEARER_SCOPE" $oauth.scope -}}
+{{- end -}}
+{{- if $oauth.extensions -}}
+{{- $_ := set $settings "PSB_KAFKA_SASL_OAUTHBEARER_EXTENSIONS" $oauth.extensions -}}
+{{- end -}}
+{{- else if not $kafka.sasl.usernameKey -}}
 {{- $_ := set $settings "PSB_KAFKA_SASL_USERNAME" $kafka.sasl.username -}}
 {{- end -}}
 {{- end -}}
@@ -145,7 +160,9 @@ Call with (dict "root" $ "component" "worker|ingest|sink|answers|topics" "secret
 {{- define "peer-support-bridge.derivedSecretEnv" -}}
 {{- $values := .root.Values -}}
 {{- $refs := dict -}}
-{{- if $values.kafka.sasl.enabled -}}
+{{- if and $values.kafka.sasl.enabled (eq $values.kafka.sasl.mechanism "OAUTHBEARER") -}}
+{{- $_ := set $refs "PSB_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET" (dict "name" $values.kafka.sasl.existingSecret "key" $values.kafka.sasl.oauthbearer.clientSecretKey) -}}
+{{- else if $values.kafka.sasl.enabled -}}
 {{- $_ := set $refs "PSB_KAFKA_SASL_PASSWORD" (dict "name" $values.kafka.sasl.existingSecret "key" $values.kafka.sasl.passwordKey) -}}
 {{- if $values.kafka.sasl.usernameKey -}}
 {{- $_ := set $refs "PSB_KAFKA_SASL_USERNAME" (dict "name" $values.kafka.sasl.existingSecret "key" $values.kafka.sasl.usernameKey) -}}

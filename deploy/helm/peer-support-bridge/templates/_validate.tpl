@@ -72,10 +72,17 @@ literal value belongs in a `config` map, where these checks see it.
 
 {{- /* Kafka */ -}}
 {{- $sasl := $values.kafka.sasl -}}
+{{- $oauth := and $sasl.enabled (eq $sasl.mechanism "OAUTHBEARER") -}}
 {{- if and $sasl.enabled (not $sasl.existingSecret) -}}
-{{- $errors = append $errors "kafka.sasl.existingSecret: SASL is enabled; name the existing Secret holding the password" -}}
+{{- $errors = append $errors (printf "kafka.sasl.existingSecret: SASL is enabled; name the existing Secret holding the %s" (ternary "OAuth client secret" "password" $oauth)) -}}
 {{- end -}}
-{{- if and $sasl.enabled (not $sasl.username) (not $sasl.usernameKey) -}}
+{{- if and $oauth (not $sasl.oauthbearer.tokenEndpointUrl) -}}
+{{- $errors = append $errors "kafka.sasl.oauthbearer.tokenEndpointUrl: the mechanism is OAUTHBEARER; set the https:// token endpoint of your identity provider" -}}
+{{- end -}}
+{{- if and $oauth (not $sasl.oauthbearer.clientId) -}}
+{{- $errors = append $errors "kafka.sasl.oauthbearer.clientId: the mechanism is OAUTHBEARER; set the OAuth client id" -}}
+{{- end -}}
+{{- if and $sasl.enabled (not $oauth) (not $sasl.username) (not $sasl.usernameKey) -}}
 {{- $errors = append $errors "kafka.sasl.username: SASL is enabled; set the user name, or kafka.sasl.usernameKey to take it from the Secret" -}}
 {{- end -}}
 
