@@ -66,13 +66,15 @@ soak: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export
 
-# After adding or changing a setting: rewrite the settings table in README.md.
+# After adding or changing a setting: rewrite docs/settings.md (a test checks it is current).
 docs: $(STAMP)
-	$(BIN)/python -m runtime.settings_doc README.md
+	$(BIN)/python -m runtime.settings_doc docs/settings.md
 
-# After changing the chart's values.yaml: rewrite the table of values in its README.
+# After changing the chart's values.yaml or runtime/topics.py: rewrite the table of values in
+# the chart's README and the topic list its Strimzi KafkaTopics are rendered from.
 chart-docs: $(STAMP)
 	$(BIN)/python -m tests.support.chart_params
+	$(BIN)/python -m runtime.topics_manifest deploy/helm/peer-support-bridge/files/topics.yaml
 
 # Re-resolve every dependency to its newest allowed release and pin the result.
 lock:

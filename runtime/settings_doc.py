@@ -54,19 +54,28 @@ def markdown_table(classes: tuple[type[BaseSettings], ...] | None = None) -> str
     return "\n".join(rows) + "\n"
 
 
-START, END = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
+INTRO = """\
+# Settings
+
+Every setting is an environment variable; `peer-support settings` prints the same table from
+the code. A secret can also be a file in `PSB_SECRETS_DIR`, one per variable, named like the
+variable in lower case (e.g. `psb_pseudonym_key`). In the Helm chart, plain settings go into
+a `config` map and secret ones into `secretEnv` or `secretFiles`
+([deploy.md](deploy.md#3-write-a-values-file)).
+
+The rows are grouped by component, as the code declares them. This page is written by
+`make docs` from the settings classes; a test fails when it is out of date.
+"""
 
 
-def with_table(readme: str) -> str:
-    """``readme`` with the text between the settings-table markers replaced."""
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}{markdown_table()}{END}{tail}"
+def page() -> str:
+    """The whole settings page, so that ``make docs`` and the test that it is current agree."""
+    return f"{INTRO}\n{markdown_table()}"
 
 
 if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    target.write_text(with_table(target.read_text(encoding="utf-8")), encoding="utf-8")
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/settings.md")
+    target.write_text(page(), encoding="utf-8")

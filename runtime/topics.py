@@ -3,7 +3,7 @@
 Every topic forgets (GDPR art. 5(1)(e)). Raw reports, which may hold patient data, are kept
 for hours; what was derived from them for as long as the step after it may need to read it
 again; compacted topics hold current state only, and their tombstones go after a day.
-:data:`RETENTION` says how long and why; the README's Guarantees repeat it.
+:data:`RETENTION` says how long and why; docs/privacy.md and docs/operations.md repeat it.
 """
 
 from __future__ import annotations
@@ -189,6 +189,59 @@ def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], timeout: floa
     return created
 
 
+@dataclass(frozen=True)
+class Difference:
+    """One way a topic on the cluster differs from its spec."""
+
+    topic: str
+    setting: str  # "exists", "partitions" or a topic config key
+    wanted: str
+    found: str
+
+    def __str__(self) -> str:
+        if self.setting == "exists":
+            return f"{self.topic}: missing (`peer-support topics create` creates it)"
+        return f"{self.topic}: {self.setting} is {self.found}, should be {self.wanted}"
+
+
+def _current_configs(
+    admin: AdminClient, names: list[str], timeout: float
+) -> dict[str, dict[str, str]]:
+    if not names:
+        return {}
+    described = admin.describe_configs([ConfigResource("topic", name) for name in names])
+    return {
+        resource.name: {key: entry.value for key, entry in future.result(timeout).items()}
+        for resource, future in described.items()
+    }
+
+
+def topic_differences(
+    settings: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0
+) -> list[Difference]:
+    """What ``topics create`` would change, and what it cannot (fewer partitions than
+    PSB_KAFKA_PARTITIONS): for clusters whose topics an operator or a GitOps tool owns."""
+    admin = AdminClient(confluent_config(settings))
+    metadata = admin.list_topics(timeout=timeout).topics
+    present = [spec for spec in specs if spec.name in metadata]
+    current = _current_configs(admin, [spec.name for spec in present], timeout)
+    differences = [
+        Difference(s.name, "exists", "yes", "no") for s in specs if s.name not in metadata
+    ]
+    for spec in present:
+        partitions = len(metadata[spec.name].partitions)
+        if partitions != settings.partitions:
+            differences.append(
+                Difference(spec.name, "partitions", str(settings.partitions), str(partitions))
+            )
+        differences += [
+            Difference(spec.name, key, wanted, current[spec.name].get(key) or "unset")
+            for key, wanted in spec.topic_config().items()
+            if current[spec.name].get(key) != wanted
+        ]
+    return differences
+
+
 def apply_topic_settings(
     settings: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0
 ) -> int:
@@ -198,13 +251,7 @@ def apply_topic_settings(
     admin = AdminClient(confluent_config(settings))
     existing = set(admin.list_topics(timeout=timeout).topics)
     present = [spec for spec in specs if spec.name in existing]
-    if not present:
-        return 0
-    described = admin.describe_configs([ConfigResource("topic", s.name) for s in present])
-    current = {
-        resource.name: {name: entry.value for name, entry in future.result(timeout).items()}
-        for resource, future in described.items()
-    }
+    current = _current_configs(admin, [spec.name for spec in present], timeout)
     changes = []
     for spec in present:
         wanted = spec.topic_config()

@@ -30,7 +30,7 @@ from tests.support.worker import TEST_PSEUDONYM_KEY
 
 SAMPLES = Path(str(resources.files("peer_support") / "samples"))
 DEFAULT_POLICY = Path(str(resources.files("schemas.policy") / "default-policy.yaml"))
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 TIMEOUT_S = 4.0
 """PSB_KAFKA_CONNECT_TIMEOUT_S of these runs (one runs with the default)."""
@@ -219,7 +219,7 @@ def test_servers_wait_or_give_up_and_log_json_only(tmp_path: Path) -> None:
 
 def test_the_readme_and_exits_py_document_every_exit_code() -> None:
     codes = {value for name, value in vars(exits).items() if name.startswith("EXIT_")}
-    section = README.read_text(encoding="utf-8").split("## Command line", 1)[1].split("\n## ")[0]
+    section = OPERATIONS.read_text(encoding="utf-8").split("## Exit codes", 1)[1].split("\n## ")[0]
     documented = re.findall(r"^\| `(\d+)` \| .+ \|$", section, flags=re.MULTILINE)
     assert sorted(int(code) for code in documented) == sorted(codes) == list(range(5))
     table = re.findall(r"^(\d+) {4,}\S", exits.__doc__ or "", flags=re.MULTILINE)

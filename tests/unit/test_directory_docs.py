@@ -1,4 +1,4 @@
-"""The README's directory examples work as written: the CSV files load without a refused
+"""The directory page's examples work as written: the CSV files load without a refused
 row, and the LDAP settings are valid and map an Active Directory user as described."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from connectors.directory.load import Kind, validate_text
 from connectors.directory.rows import STAFF_COLUMNS, SUPPORTER_COLUMNS
 from schemas import Channel, Profession
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+PAGE = (Path(__file__).resolve().parents[2] / "docs" / "directory.md").read_text(encoding="utf-8")
 
 
 def example(name: str) -> str:
-    block = README.split(f"<!-- example-{name}:start -->", 1)[1].split(f"<!-- example-{name}:end")
+    block = PAGE.split(f"<!-- example-{name}:start -->", 1)[1].split(f"<!-- example-{name}:end")
     return block[0].strip().split("\n", 1)[1].rsplit("```", 1)[0]
 
 
@@ -33,7 +33,7 @@ def test_the_csv_examples_load_without_refusals(name: str, kind: Kind) -> None:
 
 def test_every_csv_column_is_documented() -> None:
     for column in (*STAFF_COLUMNS, *SUPPORTER_COLUMNS):
-        assert f"`{column}`" in README, column
+        assert f"`{column}`" in PAGE, column
 
 
 def test_the_ldap_example_is_valid_and_maps_an_ad_user(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 """The narrow FHIR readers agree with a full parse by ``fhir.resources``.
 
 For our fixtures and every official example, the staff and roles the boundary extracts are
-recomputed here from the official R4B/R5 models, following the rules in the README.
+recomputed here from the official R4B/R5 models, following the rules in docs/sources.md.
 """
 
 from __future__ import annotations

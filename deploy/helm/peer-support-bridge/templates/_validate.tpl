@@ -71,6 +71,9 @@ literal value belongs in a `config` map, where these checks see it.
 {{- end -}}
 
 {{- /* Kafka */ -}}
+{{- if and $values.kafka.strimzi.enabled (not $values.kafka.strimzi.clusterName) -}}
+{{- $errors = append $errors "kafka.strimzi.clusterName: KafkaTopics are rendered for the Strimzi topic operator; name the Kafka cluster it manages" -}}
+{{- end -}}
 {{- $sasl := $values.kafka.sasl -}}
 {{- $oauth := and $sasl.enabled (eq $sasl.mechanism "OAUTHBEARER") -}}
 {{- if and $sasl.enabled (not $sasl.existingSecret) -}}

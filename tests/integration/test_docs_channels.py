@@ -1,6 +1,6 @@
-"""The README's Channels section works as written: its values example, layered over the Deploy
-section's my-values.yaml as the README says, renders, and each enabled channel's sink gets the
-settings the example gives it, secrets from Secrets."""
+"""docs/channels.md works as written: its values example, layered over docs/deploy.md's
+my-values.yaml as the page says, renders, and each enabled channel's sink gets the settings
+the example gives it, secrets from Secrets."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import yaml
 
 from tests.support import chart
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = README.read_text().split("## Channels", 1)[1].split("\n## ", 1)[0]
-(DEPLOY_VALUES,) = re.findall(r"```yaml\n(# my-values\.yaml.*?)```", README.read_text(), re.DOTALL)
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SECTION = (DOCS / "channels.md").read_text()
+(DEPLOY_VALUES,) = re.findall(
+    r"```yaml\n(# my-values\.yaml.*?)```", (DOCS / "deploy.md").read_text(), re.DOTALL
+)
 
 
 def test_the_channels_values_example_renders_with_secrets_from_secrets() -> None:

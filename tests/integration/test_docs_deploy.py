@@ -1,5 +1,5 @@
-"""The README's Deploy section works as written: its values file renders, and the names its
-commands use are the ones the chart creates."""
+"""docs/deploy.md works as written: its values file renders, and the names its commands use
+are the ones the chart creates."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import yaml
 
 from tests.support import chart
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = README.read_text().split("## Deploy", 1)[1].split("\n## ", 1)[0]
+PAGE = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", SECTION, re.DOTALL)
+    return re.findall(rf"```{language}\n(.*?)```", PAGE, re.DOTALL)
 
 
 def test_the_values_file_renders_and_the_commands_name_what_the_chart_creates() -> None:
@@ -40,7 +39,7 @@ def test_the_values_file_renders_and_the_commands_name_what_the_chart_creates() 
                 referenced.add(source["secret"]["name"])
     created = set(re.findall(r"create secret generic ([a-z0-9-]+)", commands))
     assert referenced <= created, (
-        f"Secrets the pods need but the README does not create: {referenced - created}"
+        f"Secrets the pods need but docs/deploy.md does not create: {referenced - created}"
     )
     worker = chart.container_of_release(objects, "peer-support-bridge", "worker")
     port = worker.spec["ports"][0]["containerPort"]

@@ -1,5 +1,5 @@
-"""The README's "Sending reports" examples work as written: each shell example, run by bash
-against a real ingest server with the README's variables set, is accepted with 202."""
+"""docs/sources.md's ingest examples work as written: each shell example, run by bash against
+a real ingest server with the page's variables set, is accepted with 202."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import pytest
 from tests.support.ingest import TOKEN, WEBHOOK_SECRET, IngestProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = (ROOT / "README.md").read_text().split("## Sending reports", 1)[1].split("\n## ", 1)[0]
+SECTION = (ROOT / "docs" / "sources.md").read_text()
 (BLOCK,) = re.findall(r"```sh\n(INGEST=.*?)```", SECTION, re.DOTALL)
 PREAMBLE, *EXAMPLES = re.split(r"\n\n(?=# )", BLOCK.strip())
-# curl as the README calls it, printing the status after the body
+# curl as the page calls it, printing the status after the body
 STATUS = 'curl() { command curl -w "\\nstatus=%{http_code}\\n" "$@"; }\n'
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.splitlines()[0][2:40] for e in EXAMPLES])
-def test_the_readme_example_is_accepted(example: str, ingest: IngestProcess) -> None:
+def test_the_example_is_accepted(example: str, ingest: IngestProcess) -> None:
     for tool in re.findall(r"^\s*\|?\s*(jq|openssl|curl)\b", example, re.MULTILINE):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed here; the example needs it")
