@@ -19,6 +19,8 @@ HEADERS = (
     "median_offer_to_answer_h",
 )
 SUPPRESSED = "suppressed"
+NO_DATA = "no data"
+"""Marks every cell of a month without any figures: unlike ``suppressed``, nothing is hidden."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,13 @@ class Row:
 
 
 def month_table(partials: Iterable[Figures], month: str, k: int) -> list[Row]:
-    """Leaves, then margins per unit, profession and scheme, then the total (last)."""
+    """Leaves, then margins per unit, profession and scheme, then the total (last); no rows
+    for a month without figures, which is not the same as one whose figures are hidden."""
     leaves: dict[Key, Figures] = {
         cell[1:]: figures for cell, figures in combine(partials).items() if cell[0] == month
     }
+    if not leaves:
+        return []
     hidden = suppress({key: figures.people for key, figures in leaves.items()}, k)
     rows: list[Row] = []
     for key, is_hidden in hidden.items():
@@ -80,6 +85,8 @@ def trend(partials: Iterable[Figures], k: int) -> list[tuple[str, Figures | None
 
 
 def as_text(rows: list[Row], month: str, k: int) -> str:
+    if not rows:
+        return f"Evaluation {month}: no figures recorded for this month ({NO_DATA})\n"
     widths = [max(len(h), *(len(r.cells()[i]) for r in rows)) for i, h in enumerate(HEADERS)]
     lines = [
         f"Evaluation {month} (cells from fewer than {k} people are suppressed; * = all)",
@@ -91,11 +98,25 @@ def as_text(rows: list[Row], month: str, k: int) -> str:
 
 
 def as_csv(rows: list[Row]) -> str:
+    """One header line, then one line a row; a month without figures is one total row marked
+    ``no data`` throughout, so a spreadsheet never reads it as hidden or as zero."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADERS)
     writer.writerows(row.cells() for row in rows)
+    if not rows:
+        writer.writerow([TOTAL, TOTAL, TOTAL, *([NO_DATA] * (len(HEADERS) - 3))])
     return out.getvalue()
 
 
-__all__ = ["HEADERS", "Row", "as_csv", "as_text", "month_table", "months", "trend"]
+__all__ = [
+    "HEADERS",
+    "NO_DATA",
+    "SUPPRESSED",
+    "Row",
+    "as_csv",
+    "as_text",
+    "month_table",
+    "months",
+    "trend",
+]

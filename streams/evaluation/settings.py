@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import PsbSettings
+from schemas.codes import Language
 
 
 class EvaluationSettings(PsbSettings):
@@ -28,4 +29,9 @@ class EvaluationSettings(PsbSettings):
     host: str = Field(
         "0.0.0.0",  # noqa: S104
         description="Address the evaluation page listens on, when its port is set.",
+    )
+    language: Language = Field(
+        Language.NB,
+        description="Language of the evaluation page (nb, nn or en) when the browser's "
+        "Accept-Language asks for none of them; ?lang= on the page overrides both.",
     )

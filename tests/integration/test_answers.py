@@ -1,5 +1,6 @@
 """One-click answers on the real broker: a link records exactly one answer however often it
-is opened or confirmed; forged, expired and mismatched links record nothing."""
+is opened or confirmed; forged, expired and mismatched links record nothing; every page
+passes axe-core's WCAG 2.1 A/AA rules in Chromium."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Language, StaffRole, SupportOffer, SupportResponse
 from schemas.boundary import PseudonymKey, derive_id, pseudonymize_staff
+from tests.integration.test_evaluation import CHROMIUM, wcag_violations
 from tests.support.answers import TEST_LINK_SECRET, AnswersProcess
 from tests.support.kafka import TopicReader, produce
 
@@ -62,7 +64,7 @@ def setup(
 ) -> Iterator[tuple[KafkaSettings, AnswersProcess, Path]]:
     kafka = kafka_factory()
     topics = Topics(kafka.topic_prefix)
-    for employee in ("ANS-1", "ANS-2", "ANS-3"):
+    for employee in ("ANS-1", "ANS-2", "ANS-3", "ANS-4"):
         made = offer(employee)
         produce(kafka, topics.support_offers, [made.model_dump_json()], key=made.person)
     workdir = tmp_path_factory.mktemp("answers")
@@ -187,3 +189,37 @@ def test_health_and_metrics(setup: tuple[KafkaSettings, AnswersProcess, Path]) -
     assert "psb_answer_clicks_total" in text
     assert "ANS-" not in text
     assert not any(person(e)[4:] in text for e in ("ANS-1", "ANS-2", "ANS-3"))
+
+
+def test_every_answer_page_passes_axe_wcag_21_aa_in_chromium(
+    setup: tuple[KafkaSettings, AnswersProcess, Path],
+) -> None:
+    _, endpoint, _ = setup
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (run `make system-deps` as root)")
+    from playwright.sync_api import sync_playwright
+
+    made = offer("ANS-4")
+    a_month_ago = sealer(clock=lambda: utc_now() - timedelta(days=31))
+    violations: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(locale="en-GB")
+            page.goto(endpoint.url(f"/a/{token(made, Answer.ACCEPT, Language.NB)}"))
+            assert page.get_attribute("html", "lang") == "nb"
+            violations["confirm (nb)"] = wcag_violations(page)
+            with page.expect_navigation():
+                page.click("button")
+            assert "En støttekollega tar kontakt med deg" in page.content()
+            violations["done (nb)"] = wcag_violations(page)
+            expired = token(made, Answer.ACCEPT, tokens=a_month_ago)
+            answer = page.goto(endpoint.url(f"/a/{expired}"))
+            assert answer is not None and answer.status == 410
+            assert "This link is too old" in page.content()  # the browser's language
+            violations["expired (en)"] = wcag_violations(page)  # every error page's layout
+        finally:
+            browser.close()
+    assert {name: found for name, found in violations.items() if found} == {}

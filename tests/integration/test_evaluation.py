@@ -1,6 +1,7 @@
 """Evaluation figures from the real pipeline: offers, answers and reminders are counted per
-month, unit, profession and scheme; the report command and the evaluation page show them
-k-anonymously; the page renders its charts in a real browser without console errors."""
+month, unit, profession and scheme; the report command, the evaluation page and its CSV
+download show them k-anonymously; the page renders its charts in a real browser, in the
+reader's language, without console errors and without WCAG 2.1 A/AA violations (axe-core)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -23,6 +26,9 @@ from runtime.topics import Topics
 from schemas import Answer, Channel, Notification, StaffProfile, SupportResponse
 from tests.support.kafka import TopicReader, produce, produce_keyed
 from tests.support.worker import WorkerProcess, pseudonym
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -43,6 +49,24 @@ ANSWERS = [
     ("ev-5", Answer.NOT_NOW),
     ("ev-6", Answer.REMIND_LATER),
 ]
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def wcag_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA rules on the page as shown: each violation as its rule
+    id and the elements it found, so a failure says what to fix where."""
+    page.evaluate((files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, "
+        "resultTypes: ['violations']})",
+        WCAG_21_AA,
+    )
+    return [
+        f"{found['id']} ({found['help']}): {[node['target'] for node in found['nodes']]}"
+        for found in result["violations"]
+    ]
 
 
 def month_now() -> str:
@@ -143,6 +167,13 @@ def test_the_report_command_prints_the_month_k_anonymously(
     assert rows[("*", "*", "*")][:7] == ["9", "9", "6", "4", "1", "1", "0"]
     assert rows[("*", "*", "*")][7] != ""  # a median time from report to offer
 
+    download = httpx.get(f"{evaluation_url(worker)}.csv?month={month_now()}", timeout=10)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    assert download.text == done.stdout  # the page's CSV is the command's, cell for cell
+    bad = httpx.get(f"{evaluation_url(worker)}.csv?month=../../{month_now()}", timeout=10)
+    assert (bad.status_code, bad.text) == (400, "month må være ÅÅÅÅ-MM, for eksempel 2026-11\n")
+
     text = report_command(kafka, "--month", month_now())
     assert text.returncode == 0
     assert "fewer than 3 people are suppressed" in text.stdout
@@ -159,7 +190,7 @@ def test_the_report_command_prints_the_month_k_anonymously(
     assert "ev-" not in metrics and "MED-" not in metrics
 
 
-def test_the_evaluation_page_renders_its_charts_in_a_browser(
+def test_the_evaluation_page_renders_in_a_browser_in_the_readers_language_and_passes_axe(
     pipeline: tuple[KafkaSettings, WorkerProcess],
 ) -> None:
     _, worker = pipeline
@@ -168,26 +199,48 @@ def test_the_evaluation_page_renders_its_charts_in_a_browser(
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
+    violations: dict[str, list[str]] = {}
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1500})
+            page = browser.new_page(viewport={"width": 1100, "height": 1500}, locale="nb-NO")
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             response = page.goto(evaluation_url(worker), wait_until="load")
             assert response is not None and response.status == 200
+            assert page.get_attribute("html", "lang") == "nb"
             assert page.locator("#funnel rect.bar").count() == 3
             assert page.locator("#trend rect.bar").count() == 3
             width = page.locator("#funnel rect.bar").first.bounding_box()
             assert width is not None and width["width"] > 100  # offers: the longest bar
-            assert "Accepted" in (page.locator("#funnel").text_content() or "")
-            assert page.locator("#figures td.suppressed").count() > 0
+            assert "Takket ja" in (page.locator("#funnel").text_content() or "")
+            assert page.locator("#figures td.suppressed").first.text_content() == "skjult"
             assert "ev-" not in page.content()
-            shot = ARTIFACTS / "evaluation-page.png"
-            page.screenshot(path=str(shot), full_page=True)
+            page.click("#trend-table >> xpath=.. >> summary")  # the trend as a table, open
+            page.screenshot(path=str(ARTIFACTS / "evaluation-page.png"), full_page=True)
+            violations["nb, with figures"] = wcag_violations(page)
+
+            with page.expect_download() as download:
+                page.click("#csv")
+            assert download.value.suggested_filename == f"peer-support-evaluation-{month_now()}.csv"
+            assert Path(download.value.path()).read_text(encoding="utf-8").startswith("unit,")
+
+            page.click("a[hreflang=nn]")  # the language switch, kept on the month links
+            assert page.get_attribute("html", "lang") == "nn"
+            assert "Tilbod sende" in (page.locator(".cards").text_content() or "")
+            violations["nn, with figures"] = wcag_violations(page)
+
+            page = browser.new_page(locale="en-GB")  # Accept-Language: en-GB,en;q=0.9
+            page.goto(f"{evaluation_url(worker)}?month=2001-01", wait_until="load")
+            assert page.get_attribute("html", "lang") == "en"
+            assert "No figures are recorded for January 2001" in (
+                page.locator("#no-data-month").text_content() or ""
+            )
+            violations["en, without figures"] = wcag_violations(page)
         finally:
             browser.close()
     assert errors == []
+    assert {name: found for name, found in violations.items() if found} == {}
