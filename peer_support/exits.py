@@ -15,7 +15,7 @@ code  meaning
 
 Commands that log JSON (``worker``, ``ingest``, ``answers``, ``sink``, ``directory
 sync-ldap``) write that line as a JSON log record; the others as ``error: ...`` on stderr.
-The README's "Command line" section repeats the table.
+docs/operations.md ("Exit codes") repeats the table.
 """
 
 from __future__ import annotations
