@@ -21,6 +21,7 @@ from schemas.boundary import PseudonymKey
 from schemas.boundary.document import DEFAULT_MAX_BYTES
 from schemas.boundary.pseudonym import MIN_KEY_BYTES
 from schemas.codes import CODE_PATTERN, Channel
+from schemas.staff import known_phone_region
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
@@ -230,6 +231,14 @@ class WorkerSettings(PsbSettings):
         "commits past unprocessed during a rebalance (the ledgers drop the repeats). Keep "
         "it above 1,000 plus the batch size (records fetched and queued at once).",
     )
+    stall_report_s: float = Field(
+        300.0,
+        ge=1,
+        le=86_400,
+        description="Seconds a partition the worker reads may go without a fetch, a "
+        "processed record or a commit before the worker logs it as stalled (Faust's "
+        "stream_processing_timeout); partitions paused on purpose are never reported.",
+    )
     scheduler_interval_ms: int = Field(
         1000,
         ge=10,
@@ -272,6 +281,20 @@ class PolicySettings(PsbSettings):
     reload_interval_s: float = Field(
         5.0, gt=0, le=3600, description="How often the policy file is checked for changes."
     )
+
+
+class DirectorySettings(PsbSettings):
+    """How contact addresses of the staff directory are read, from a file and LDAP alike."""
+
+    model_config = SettingsConfigDict(env_prefix="PSB_DIRECTORY_", frozen=True, extra="ignore")
+
+    phone_region: str = Field(
+        "NO",
+        description="Country (two letters, e.g. NO, SE) whose national phone numbers the "
+        "staff directory may hold without a country code; every number is stored as E.164.",
+    )
+
+    _known_region = field_validator("phone_region")(known_phone_region)
 
 
 class RuntimeSettings(PsbSettings):

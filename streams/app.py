@@ -68,6 +68,7 @@ def create_app(
         worker.app_id,
         fetch_wait_ms=worker.fetch_wait_ms,
         rewind_records=worker.rewind_records,
+        stream_processing_timeout=worker.stall_report_s,
         broker_max_poll_records=IN_FLIGHT_RECORDS,
         stream_buffer_maxsize=IN_FLIGHT_RECORDS,
         **faust_broker_options(kafka),
