@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from peer_support import answers_cli, report_cli
 from peer_support.directory_cli import directory_app
@@ -40,14 +42,37 @@ from schemas.boundary import (
 from schemas.boundary.conformance import check_conformance
 from schemas.codes import SourceFormat, is_identifier
 
+PANELS: Final[dict[str, tuple[str, ...]]] = {
+    "Run": ("worker", "ingest", "sink", "answers", "broker", "demo"),
+    "Data": ("directory", "replay", "minimize", "pseudonym"),
+    "Policy": ("policy",),
+    "Operations": ("topics", "settings", "report"),
+}
+"""The top-level help's panels, and the order of commands in them."""
+
+_ORDER: Final = [name for names in PANELS.values() for name in names]
+
+
+class _InPanelOrder(TyperGroup):
+    """Lists commands in the order of :data:`PANELS`; typer lists a group's commands after
+    its sub-apps, whatever the panel."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: _ORDER.index(name) if name in _ORDER else len(_ORDER))
+
+
 app = typer.Typer(
     name="peer-support",
+    cls=_InPanelOrder,
     help="Incident reports in, peer-support offers out; nothing of the patient in between.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-topics_app = typer.Typer(help="Kafka topics of the bridge.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="The bridge's Kafka topics: create them with their retention.", no_args_is_help=True
+)
 app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
 app.command("ingest")(ingest_command)
@@ -73,10 +98,10 @@ def minimize_command(
         ),
     ] = False,
 ) -> None:
-    """Print the IncidentSignal of one report (exit 2 with the field path and reason if the
-    report cannot be accepted; input values are never echoed). Codes cross as the policy
+    """Print the IncidentSignal of one report, or exit 2 naming the field path and the reason
+    it cannot be accepted (input values are never echoed). Codes cross as the policy
     (PSB_POLICY_FILE) and PSB_SOURCE_SYSTEMS declare them; units of the staff directory are
-    not known here. What was dropped is named on stderr by field and reason."""
+    not known here. Each value dropped is named on stderr by field and reason."""
     boundary = settings_or_exit(config.BoundarySettings)
     policy = policy_or_exit(settings_or_exit(config.PolicySettings).file)
     try:
@@ -126,10 +151,11 @@ def pseudonym_command(
     typer.echo(pseudonymize_staff(boundary.key(), staff_ref))
 
 
-@app.command()
+@app.command("worker")
 def worker() -> None:
-    """Run the stream worker (agents minimize, offers, dispatch). A policy file that cannot
-    be read or is invalid ends it with exit code 2 and one log line naming each problem."""
+    """Run the stream worker: it minimizes reports, makes offers and dispatches them. A
+    policy file that cannot be read or is invalid ends it with exit code 2 and one log line
+    naming each problem."""
     from runtime.logging import configure, get_logger
     from schemas.policy import PolicyError
     from streams.app import create_app
@@ -157,7 +183,7 @@ def worker() -> None:
     run_worker(ctx)
 
 
-@app.command()
+@app.command("broker")
 def broker(
     port: Annotated[int, typer.Option(help="Loopback port; a free one when 0.")] = 9092,
 ) -> None:
@@ -209,7 +235,7 @@ def settings_command() -> None:
     typer.echo(markdown_table(), nl=False)
 
 
-@app.command()
+@app.command("demo")
 def demo() -> None:
     """Run the whole pipeline on the embedded broker with sample data, then exit."""
     from peer_support.demo import run_demo
@@ -218,6 +244,50 @@ def demo() -> None:
 
 
 app.command("sink")(sink_command)
+
+
+def _one_line_paragraphs(text: str) -> str:
+    """typer's rich help keeps a docstring's line breaks in the list of commands and in
+    every paragraph after the first, which cuts sentences where the source wrapped them."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def _arrange(typer_app: typer.Typer, top: bool = False) -> None:
+    """Reflow every help text and put each top-level command in its panel, in one place
+    rather than at each command (several modules define them)."""
+    info = typer_app.info
+    if isinstance(info.help, str):
+        info.help = _one_line_paragraphs(info.help)
+    for command in typer_app.registered_commands:
+        text = command.help or inspect.getdoc(command.callback) or ""
+        command.help = _one_line_paragraphs(text)
+        if top:
+            command.rich_help_panel = _panel_of(command.name)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _arrange(group.typer_instance)
+        if top:
+            group.rich_help_panel = _panel_of(group.name)
+
+
+def _panel_of(name: str | None) -> str | None:
+    return next((panel for panel, names in PANELS.items() if name in names), None)
+
+
+def _flags_without_a_type() -> None:
+    """typer 0.29's rich help shows a flag with the type column of an option that takes a
+    value (``--dry-run <bool>``), though its plain help does not; a flag takes no value."""
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_arrange(app, top=True)
+_flags_without_a_type()
 
 
 def main() -> None:

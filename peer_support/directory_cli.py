@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,7 @@ from connectors.directory.load import (
     LoadResult,
     Validated,
     load,
+    removals,
     validate_file,
 )
 from connectors.directory.topic import DirectoryTopicError
@@ -25,6 +28,7 @@ from peer_support.exits import (
     fail,
     settings_or_exit,
 )
+from peer_support.policies import policy_or_exit
 from runtime import settings as config
 from runtime.topics import Topics
 
@@ -33,62 +37,88 @@ directory_app = typer.Typer(
     no_args_is_help=True,
 )
 
-MAX_ERRORS_SHOWN = 200
-
 
 @directory_app.command("load")
 def load_command(
     file: Annotated[Path, typer.Argument(help="A .csv or .ndjson file, one person a row.")],
     supporters: Annotated[
-        bool, typer.Option("--supporters", help="The file lists peer supporters.")
+        bool,
+        typer.Option(
+            "--supporters",
+            help="The file lists peer supporters; each scheme must be one of the policy "
+            "(PSB_POLICY_FILE, or the built-in default policy).",
+        ),
     ] = False,
     replace: Annotated[
         bool,
         typer.Option(
             "--replace",
             help="The file is the whole truth: everyone on the topic who is not in it gets a "
-            "tombstone (only when every row is valid).",
+            "tombstone (only when every row is valid). Says how many were removed.",
         ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only validate; write nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Only validate; write nothing. With --replace, also read the topic and say "
+            "how many would be removed (this needs the broker).",
+        ),
     ] = False,
 ) -> None:
     """Validate every row and write the valid ones to the staff-directory (or supporters)
-    topic, keyed by staff reference. Refused rows are listed by line number with the field
-    and the rule, never their content; exit 2 when any row was refused."""
+    topic, keyed by staff reference. Every problem of a refused row is listed by line
+    number, field and rule, never the row's content; exit 2 when any row was refused."""
     kind = Kind.SUPPORTERS if supporters else Kind.STAFF
+    schemes = None
+    if kind is Kind.SUPPORTERS:
+        policy = policy_or_exit(settings_or_exit(config.PolicySettings).file)
+        schemes = frozenset(scheme.id for scheme in policy.schemes)
     try:
-        validated = validate_file(file, kind)
+        validated = validate_file(file, kind, schemes)
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
     except FileFormatError as exc:
         fail(str(exc))
-    for error in validated.errors[:MAX_ERRORS_SHOWN]:
-        typer.echo(str(error), err=True)
-    if len(validated.errors) > MAX_ERRORS_SHOWN:
-        typer.echo(f"... and {len(validated.errors) - MAX_ERRORS_SHOWN} more", err=True)
-    summary = (
-        f"{validated.lines} rows read: {len(validated.entries)} valid, "
-        f"{len(validated.errors)} refused"
-    )
+    for line in validated.error_lines():
+        typer.echo(line, err=True)
+    blocker = validated.replace_blocker() if replace else None
     if dry_run:
-        typer.echo(f"{summary}; dry run, nothing written")
+        typer.echo(f"{validated.summary()}; dry run, nothing written")
+        if blocker is not None:
+            typer.echo(f"replace would be skipped: no one would be removed because {blocker}")
+        elif replace:
+            kafka = _kafka_or_exit()
+            with _topic_errors(kafka):
+                gone = removals(validated, kind, kafka)
+            typer.echo(f"{len(gone)} not in the file would be removed (tombstoned)")
     else:
-        kafka = settings_or_exit(config.KafkaSettings)
+        kafka = _kafka_or_exit()
         topic = kind.topic(Topics(kafka.topic_prefix))
-        broker_or_exit(kafka)
         result = _write(validated, kind, kafka, replace)
-        typer.echo(f"{summary}; {result.written} written to {topic}")
-        if replace:
-            typer.echo(
-                "replace skipped: no one was removed because "
-                + ("some rows were refused" if validated.errors else "the file lists no one")
-                if result.replace_skipped
-                else f"{result.removed} not in the file removed (tombstoned)"
-            )
+        typer.echo(f"{validated.summary()}; {result.written} written to {topic}")
+        if blocker is not None:
+            typer.echo(f"replace skipped: no one was removed because {blocker}")
+        elif replace:
+            typer.echo(f"{result.removed} not in the file removed (tombstoned)")
     if validated.errors:
         raise typer.Exit(EXIT_INPUT)
+
+
+def _kafka_or_exit() -> config.KafkaSettings:
+    kafka = settings_or_exit(config.KafkaSettings)
+    broker_or_exit(kafka)
+    return kafka
+
+
+@contextmanager
+def _topic_errors(kafka: config.KafkaSettings) -> Iterator[None]:
+    """A topic that cannot be read or written ends the command in one line."""
+    with broker_errors(kafka):
+        try:
+            yield
+        except DirectoryTopicError as exc:
+            fail(str(exc), EXIT_UNAVAILABLE)
 
 
 def _write(
@@ -96,12 +126,9 @@ def _write(
 ) -> LoadResult:
     with (
         typer.progressbar(length=len(validated.entries), label="writing", file=sys.stderr) as bar,
-        broker_errors(kafka),
+        _topic_errors(kafka),
     ):
-        try:
-            return load(validated, kind, kafka, replace=replace, progress=bar.update)
-        except DirectoryTopicError as exc:
-            fail(str(exc), EXIT_UNAVAILABLE)
+        return load(validated, kind, kafka, replace=replace, progress=bar.update)
 
 
 @directory_app.command("sync-ldap")

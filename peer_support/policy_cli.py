@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from connectors.directory.load import FileFormatError, Kind, validate_file
 from peer_support.exits import EXIT_INPUT, fail
-from peer_support.simulate import read_directory, render, simulate
+from peer_support.simulate import render, simulate
+from schemas import StaffProfile
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.policy.model import format_duration
 
@@ -60,22 +62,35 @@ def simulate_command(
     file: Annotated[Path, typer.Argument(help="The policy YAML file.")],
     reports: Annotated[Path, typer.Option(help="Past reports, one JSON document per line.")],
     directory: Annotated[
-        Path | None, typer.Option(help="Staff directory, one StaffProfile JSON per line.")
+        Path | None,
+        typer.Option(
+            help="Staff directory: a .csv or .ndjson file, as directory load reads it. Without "
+            "it, everyone a report names counts as known and no notifications are simulated.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Dry run: what the policy would have sent for past reports. Sends nothing; prints
-    counts and codes only."""
+    """Dry run: what the policy would have sent for past reports. Sends nothing and prints
+    counts and codes only. Refused directory rows are listed as directory load lists them,
+    and the people on them count as unknown staff; exit 2 when any row was refused."""
     policy = load_or_exit(file)
     profiles = None
+    refused = 0
     if directory is not None:
         try:
-            rows = directory.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            fail(f"cannot read {directory}: it must be a readable UTF-8 file")
-        profiles, invalid = read_directory(rows)
-        if invalid:
-            typer.echo(f"note: {invalid} directory line(s) were not valid profiles", err=True)
+            validated = validate_file(directory, Kind.STAFF)
+        except OSError as exc:
+            fail(f"cannot read {directory}: {exc.strerror}")
+        except FileFormatError as exc:
+            fail(f"{directory}: {exc}")
+        for line in validated.error_lines():
+            typer.echo(line, err=True)
+        refused = validated.refused
+        profiles = {
+            ref: entry
+            for ref, entry in validated.entries.items()
+            if isinstance(entry, StaffProfile)
+        }
     try:
         with reports.open("rb") as lines:
             result = simulate(policy, lines, profiles)
@@ -86,3 +101,8 @@ def simulate_command(
     else:
         typer.echo(f"policy {policy.version}: dry run over {reports.name}")
         typer.echo(render(result, with_directory=profiles is not None))
+    if refused:
+        fail(
+            f"{refused} row(s) of {directory} refused (listed above); the people on them "
+            "counted as unknown staff"
+        )

@@ -60,7 +60,9 @@ def read_figures(
 
 def report(
     month: Annotated[str, typer.Option(help="The month, as YYYY-MM.")],
-    as_csv_output: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
+    as_csv_output: Annotated[
+        bool, typer.Option("--csv", help="Print CSV instead of a table.")
+    ] = False,
 ) -> None:
     """Print a month's evaluation figures per unit, profession and scheme (k-anonymous)."""
     from runtime import settings as config

@@ -15,8 +15,6 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas import Channel, StaffProfile
 from schemas.boundary import BoundaryError, PseudonymKey, Vocabulary, project, pseudonymize_staff
 from schemas.policy import Policy
@@ -56,22 +54,6 @@ class Simulation:
             "not_notified": dict(self.not_notified),
             "dropped": dict(self.dropped),
         }
-
-
-def read_directory(lines: Iterable[str]) -> tuple[dict[str, StaffProfile], int]:
-    """Profiles by staff reference, and how many lines were not valid profiles."""
-    profiles: dict[str, StaffProfile] = {}
-    invalid = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            profile = StaffProfile.model_validate_json(line)
-        except ValidationError:
-            invalid += 1
-            continue
-        profiles[profile.staff_ref] = profile
-    return profiles, invalid
 
 
 class _Everyone:

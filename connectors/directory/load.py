@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -30,6 +30,8 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas.staff import StaffProfile
 from schemas.supporter import SupporterProfile
+
+MAX_ERRORS_SHOWN = 200
 
 
 class FileFormatError(Exception):
@@ -59,6 +61,31 @@ class Validated:
     entries: dict[str, BaseModel] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     lines: int = 0
+
+    @property
+    def refused(self) -> int:
+        """Rows refused; a row may have several errors."""
+        return len({error.line for error in self.errors})
+
+    def summary(self) -> str:
+        return f"{self.lines} rows read: {len(self.entries)} valid, {self.refused} refused"
+
+    def error_lines(self, limit: int = MAX_ERRORS_SHOWN) -> list[str]:
+        """The errors to show, at most ``limit`` and a count of the rest: a file with a
+        shifted column would otherwise bury the terminal."""
+        shown = [str(error) for error in self.errors[:limit]]
+        if len(self.errors) > limit:
+            shown.append(f"... and {len(self.errors) - limit} more")
+        return shown
+
+    def replace_blocker(self) -> str | None:
+        """Why ``--replace`` removes no one, or None when it may: a refused row may be a
+        person still employed, and an empty file is more likely a mistake than a closure."""
+        if self.errors:
+            return "some rows were refused"
+        if not self.entries:
+            return "the file lists no one"
+        return None
 
 
 @dataclass(frozen=True)
@@ -94,11 +121,14 @@ def _csv_rows(text: str, kind: Kind) -> Iterator[tuple[int, dict[str, str] | Non
 
 
 def _refuse(field: str, rule: str) -> BaseModel:
-    raise RowRefused(field, rule)
+    raise RowRefused([(field, rule)])
 
 
-def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
-    """Validate a whole file's text; ``suffix`` is ``.csv`` or ``.ndjson``."""
+def validate_text(
+    text: str, suffix: str, kind: Kind, schemes: Collection[str] | None = None
+) -> Validated:
+    """Validate a whole file's text; ``suffix`` is ``.csv`` or ``.ndjson``. With
+    ``schemes`` (the policy's), a supporter of any other scheme is refused."""
     result = Validated()
     first_line: dict[str, int] = {}
 
@@ -107,7 +137,7 @@ def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
         try:
             entry = parse()
         except RowRefused as refused:
-            result.errors.append(RowError(line, refused.field, refused.rule))
+            result.errors += [RowError(line, field, rule) for field, rule in refused.problems]
             return
         ref = str(getattr(entry, "staff_ref"))  # noqa: B009 - both models have it
         if ref in first_line:
@@ -120,7 +150,7 @@ def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
 
     if suffix == ".csv":
         parse_csv: Callable[[dict[str, str]], BaseModel] = (
-            staff_from_csv if kind is Kind.STAFF else supporter_from_csv
+            staff_from_csv if kind is Kind.STAFF else partial(supporter_from_csv, schemes=schemes)
         )
         for line, row in _csv_rows(text, kind):
             if row is None:
@@ -130,18 +160,25 @@ def validate_text(text: str, suffix: str, kind: Kind) -> Validated:
     elif suffix in (".ndjson", ".jsonl"):
         for number, raw in enumerate(text.splitlines(), start=1):
             if raw.strip():
-                accept(number, partial(from_json_line, raw, kind.model))
+                accept(number, partial(from_json_line, raw, kind.model, schemes))
     else:
         raise FileFormatError("the file must end in .csv or .ndjson")
     return result
 
 
-def validate_file(path: Path, kind: Kind) -> Validated:
+def validate_file(path: Path, kind: Kind, schemes: Collection[str] | None = None) -> Validated:
+    """The one reader of directory files, for ``directory load`` and ``policy simulate``."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise FileFormatError("the file is not UTF-8 text") from None
-    return validate_text(text, path.suffix.lower(), kind)
+    return validate_text(text, path.suffix.lower(), kind, schemes)
+
+
+def removals(validated: Validated, kind: Kind, kafka: KafkaSettings) -> list[str]:
+    """Who is on the topic but not in the file: whom ``--replace`` tombstones."""
+    topic = kind.topic(Topics(kafka.topic_prefix))
+    return sorted(set(read_latest(kafka, topic)) - set(validated.entries))
 
 
 def load(
@@ -155,16 +192,13 @@ def load(
     """Write the valid entries; with ``replace``, tombstone everyone on the topic who is
     not in the file — but only when every row was valid and there was at least one."""
     topic = kind.topic(Topics(kafka.topic_prefix))
-    removals: list[str] = []
-    # a refused row may be a person still employed; an empty file is more likely a mistake
-    replace_skipped = replace and (bool(validated.errors) or not validated.entries)
-    if replace and not replace_skipped:
-        removals = sorted(set(read_latest(kafka, topic)) - set(validated.entries))
+    replace_skipped = replace and validated.replace_blocker() is not None
+    gone = removals(validated, kind, kafka) if replace and not replace_skipped else []
     upserts = [(ref, entry.model_dump_json().encode()) for ref, entry in validated.entries.items()]
-    written = publish(kafka, topic, upserts, removals, progress=progress)
+    written = publish(kafka, topic, upserts, gone, progress=progress)
     return LoadResult(
         validated,
-        written=written - len(removals),
-        removed=len(removals),
+        written=written - len(gone),
+        removed=len(gone),
         replace_skipped=replace_skipped,
     )

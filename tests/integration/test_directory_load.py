@@ -40,10 +40,11 @@ def test_valid_rows_reach_the_topic_and_replace_tombstones_the_absent(
     kafka = kafka_factory()
     topic = Topics(kafka.topic_prefix).staff_directory
     first = tmp_path / "staff.csv"
-    first.write_text(STAFF + "emp-4,Ola Bad,surgeon,MED-3,,,,\n")
+    first.write_text(STAFF + "emp-4,Ola Bad,surgeon,MED-3,,,ola(at)sykehus,\n")
     result = run(kafka, str(first))
     assert result.returncode == 2
     assert "line 5: profession: must be one of" in result.stderr
+    assert "line 5: email: must be an email address" in result.stderr  # every problem
     assert "Ola Bad" not in result.stdout + result.stderr
     assert "4 rows read: 3 valid, 1 refused; 3 written" in result.stdout
     entries = read_latest(kafka, topic)
@@ -66,8 +67,15 @@ def test_valid_rows_reach_the_topic_and_replace_tombstones_the_absent(
     assert "replace skipped: no one was removed because the file lists no one" in result.stdout
     assert sorted(read_latest(kafka, topic)) == ["emp-1", "emp-2", "emp-3"]
 
-    # a clean file is the whole truth: emp-2 and emp-3 are tombstoned
+    # a clean file is the whole truth: emp-2 and emp-3 are tombstoned; a dry run says so
     second.write_text(STAFF.splitlines()[0] + "\nemp-1,Kari Nordmann,nurse,MED-4,,,,\n")
+    result = run(kafka, str(second), "--replace", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "1 rows read: 1 valid, 0 refused; dry run, nothing written",
+        "2 not in the file would be removed (tombstoned)",
+    ]
+    assert sorted(read_latest(kafka, topic)) == ["emp-1", "emp-2", "emp-3"]
     result = run(kafka, str(second), "--replace")
     assert result.returncode == 0, result.stderr
     assert "2 not in the file removed" in result.stdout
@@ -81,16 +89,25 @@ def test_supporters_and_dry_run(
 ) -> None:
     kafka = kafka_factory()
     file = tmp_path / "supporters.ndjson"
-    file.write_text(
+    rows = (
         '{"staff_ref": "emp-1", "scheme_id": "arbeidsgiver", "trained_until": "2030-01-01"}\n'
         '{"staff_ref": "emp-2", "scheme_id": "legeforeningen", "trained_until": "2030-01-01",'
         ' "capacity": 5, "active": false}\n'
     )
+    # PSB_POLICY_FILE is unset: the default policy's schemes are the ones there are
+    file.write_text(
+        rows + '{"staff_ref": "emp-3", "scheme_id": "fagforbundet", "trained_until": "2030-01-01"}'
+    )
     dry = run(kafka, str(file), "--supporters", "--dry-run")
-    assert dry.returncode == 0, dry.stderr
-    assert "2 rows read: 2 valid, 0 refused; dry run" in dry.stdout
+    assert dry.returncode == 2
+    assert dry.stderr.splitlines() == [
+        "line 3: scheme_id: must be a scheme of the policy: "
+        "arbeidsgiver, legeforeningen, psykologforeningen, tannlegeforeningen"
+    ]
+    assert "3 rows read: 2 valid, 1 refused; dry run, nothing written" in dry.stdout
     topic = Topics(kafka.topic_prefix).supporters
     assert read_latest(kafka, topic, timeout=10) == {}
+    file.write_text(rows)
     result = run(kafka, str(file), "--supporters")
     assert result.returncode == 0, result.stderr
     entries = read_latest(kafka, topic)

@@ -9,6 +9,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from schemas import Profession
+
 SAMPLES = Path(str(resources.files("peer_support") / "samples"))
 DEFAULT = Path(str(resources.files("schemas.policy") / "default-policy.yaml"))
 
@@ -50,18 +52,26 @@ def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     assert lines[2] == "2 problem(s); the policy was not accepted"
 
 
-def test_simulate_counts_what_would_have_been_sent_and_shows_no_content() -> None:
-    result = run(
+def simulate_with(directory: Path) -> subprocess.CompletedProcess[str]:
+    return run(
         "simulate",
         str(SAMPLES / "demo-policy.yaml"),
         "--reports",
         str(SAMPLES / "past-reports.ndjson"),
         "--directory",
-        str(SAMPLES / "staff.ndjson"),
+        str(directory),
         "--json",
     )
+
+
+def test_simulate_counts_what_would_have_been_sent_and_shows_no_content() -> None:
+    result = simulate_with(SAMPLES / "staff.ndjson")
     assert result.returncode == 0, result.stderr
-    figures = json.loads(result.stdout)
+    assert_sample_figures(result.stdout)
+
+
+def assert_sample_figures(stdout: str) -> None:
+    figures = json.loads(stdout)
     assert figures["reports"] == 5
     assert figures["refused"] == {"invalid-json": 1}
     assert figures["offers"] == 7  # one person involved is in no directory: no offer
@@ -79,7 +89,37 @@ def test_simulate_counts_what_would_have_been_sent_and_shows_no_content() -> Non
     staff = [json.loads(line) for line in (SAMPLES / "staff.ndjson").read_text().splitlines()]
     personal = [p["staff_ref"] for p in staff] + [p["display_name"] for p in staff]
     for term in [*sensitive, *personal]:
-        assert term not in result.stdout
+        assert term not in stdout
+
+
+def test_simulate_reads_the_directory_csv_that_directory_load_reads(tmp_path: Path) -> None:
+    """The same people as staff.ndjson, as a CSV file, and one row with two mistakes."""
+    columns = ["staff_ref", "display_name", "profession", "unit", "manager_ref", "language"]
+    channels = ["email", "sms", "teams", "slack", "webhook", "outbox"]
+    lines = [",".join([*columns, "opted_out", *channels, "channel_order"])]
+    for text in (SAMPLES / "staff.ndjson").read_text().splitlines():
+        person = json.loads(text) | {"unit": json.loads(text)["unit_code"]}
+        addresses = {point["channel"]: point["address"] for point in person["channels"]}
+        order = " ".join(point["channel"] for point in person["channels"])
+        cells = [person.get(name, "") for name in columns]
+        cells += ["yes" if person.get("opted_out") else "no"]
+        lines.append(",".join([*cells, *(addresses.get(c, "") for c in channels), order]))
+    lines.append("emp-7777,Ola Feil,surgeon,MED-3,,,,ola.feil(at)sykehus,,,,,,")
+    directory = tmp_path / "staff.csv"
+    directory.write_text("\n".join(lines) + "\n")
+    result = simulate_with(directory)
+    assert result.returncode == 2
+    refusals = result.stderr.splitlines()
+    assert refusals[0] == "line 10: profession: must be one of: " + ", ".join(
+        p.value for p in Profession
+    )
+    assert refusals[1].startswith("line 10: email: must be an email address")
+    assert refusals[2:] == [
+        f"error: 1 row(s) of {directory} refused (listed above); the people on them counted "
+        "as unknown staff",
+    ]
+    assert "Ola Feil" not in result.stdout + result.stderr
+    assert_sample_figures(result.stdout)
 
 
 def test_simulate_without_a_directory_and_as_a_table(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ GOOD = "emp-1,Kari Nordmann,nurse,MED-3,emp-9,nb,no,kari@sykehus.example,+479123
             "line 3: email: must be an email address",
         ),
         (
-            "emp-2,Per Hansen,nurse,MED-3,,,,,912 34 567\n",
-            "line 3: sms: must be a phone number in E.164 form",
+            "emp-2,Per Hansen,nurse,MED-3,,,,,0047-phone\n",
+            "line 3: sms: must be a phone number",
         ),
         (",Per Hansen,nurse,MED-3,,,,,\n", "line 3: staff_ref: is required"),
         ("emp-1,Per Hansen,nurse,MED-3,,,,,\n", "line 3: staff_ref: duplicate of line 2"),
@@ -104,3 +104,38 @@ def test_unknown_columns_and_extensions_are_refused_as_a_whole() -> None:
         validate_text("staff_ref,salary\nemp-1,1\n", ".csv", Kind.STAFF)
     with pytest.raises(FileFormatError, match=r"\.csv or \.ndjson"):
         validate_text("", ".xlsx", Kind.STAFF)
+
+
+def test_every_problem_of_a_row_is_listed_in_the_order_of_its_columns() -> None:
+    row = "emp 2,Per Hansen,surgeon,,,se,maybe,per.hansen(at)sykehus,0047-phone\n"
+    result = validate_text(HEADER + GOOD + row, ".csv", Kind.STAFF)
+    assert [(error.line, error.field) for error in result.errors] == [
+        (3, "staff_ref"),
+        (3, "profession"),
+        (3, "unit"),
+        (3, "language"),
+        (3, "opted_out"),
+        (3, "email"),
+        (3, "sms"),
+    ]
+    assert result.refused == 1
+    assert result.summary() == "2 rows read: 1 valid, 1 refused"
+    for cell in ("emp 2", "surgeon", "maybe", "per.hansen(at)sykehus", "0047-phone"):
+        assert all(cell not in str(error) for error in result.errors)
+
+
+def test_a_supporter_of_a_scheme_the_policy_lacks_is_refused() -> None:
+    schemes = {"arbeidsgiver", "legeforeningen"}
+    text = "staff_ref,scheme,trained_until\nemp-1,arbeidsgiver,2027-06-30\n"
+    text += "emp-2,fagforbundet,2027-06-30\nemp-3,fagforbundet,2027-13-01\n"
+    result = validate_text(text, ".csv", Kind.SUPPORTERS, schemes)
+    assert [str(error) for error in result.errors] == [
+        "line 3: scheme: must be a scheme of the policy: arbeidsgiver, legeforeningen",
+        "line 4: scheme: must be a scheme of the policy: arbeidsgiver, legeforeningen",
+        "line 4: trained_until: must be a date, YYYY-MM-DD",
+    ]
+    line = '{"staff_ref": "emp-4", "scheme_id": "fagforbundet", "trained_until": "2027-06-30"}'
+    refused = validate_text(line, ".ndjson", Kind.SUPPORTERS, schemes)
+    assert [str(error) for error in refused.errors] == [
+        "line 1: scheme_id: must be a scheme of the policy: arbeidsgiver, legeforeningen"
+    ]
