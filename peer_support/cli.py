@@ -16,8 +16,6 @@ from peer_support.directory_cli import directory_app
 from peer_support.exits import (
     EXIT_INPUT,
     EXIT_UNAVAILABLE,
-    broker_errors,
-    broker_or_exit,
     fail,
     report_bug,
     settings_or_exit,
@@ -27,6 +25,7 @@ from peer_support.policies import policy_or_exit
 from peer_support.policy_cli import policy_app
 from peer_support.replay import replay_command
 from peer_support.sink_cli import sink as sink_command
+from peer_support.topics_cli import topics_app
 from runtime import settings as config
 from runtime.broker import BrokerError, EmbeddedBroker, PortInUse
 from runtime.clock import utc_now
@@ -69,9 +68,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-)
-topics_app = typer.Typer(
-    help="The bridge's Kafka topics: create them with their retention.", no_args_is_help=True
 )
 app.add_typer(topics_app, name="topics")
 app.add_typer(policy_app, name="policy")
@@ -209,22 +205,6 @@ def broker(
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         fail(f"the embedded broker (tansu, pid {pid}) {how}", EXIT_UNAVAILABLE)
     typer.echo("broker stopped")
-
-
-@topics_app.command("create")
-def topics_create() -> None:
-    """Create every topic of the bridge that does not exist yet, and give every topic the
-    retention and cleanup policy it should have (also topics that exist already)."""
-    from runtime.topics import Topics, apply_topic_settings, ensure_topics
-
-    kafka = settings_or_exit(config.KafkaSettings)
-    specs = Topics.of(kafka).specs()
-    broker_or_exit(kafka)
-    with broker_errors(kafka):
-        created = ensure_topics(kafka, specs)
-        typer.echo(f"{created} topics created")
-        changed = apply_topic_settings(kafka, specs)
-        typer.echo(f"{changed} topics' settings changed")
 
 
 @app.command("settings")

@@ -5,7 +5,8 @@ a traceback that might quote what was read.
 code  meaning
 ====  =========================================================================
 0     done
-1     done in part: some records were not acknowledged (``replay``)
+1     done in part: some records were not acknowledged (``replay``); differences found
+      (``topics check``)
 2     bad input or settings: a file, an option, a ``PSB_*`` variable, a policy, a
       request the broker refused (permissions, a topic setting)
 3     a service it needs did not answer in time, or went away: the Kafka broker

@@ -93,3 +93,21 @@ def test_the_pseudonym_command_names_one_person_as_the_tables_do() -> None:
     assert prose.returncode == 2 and "Kari" not in prose.stderr
     keyless = peer_support("pseudonym", "emp-1")
     assert keyless.returncode == 2 and "PSB_PSEUDONYM_KEY" in keyless.stderr
+
+
+def test_topics_check_finds_nothing_after_create_and_names_what_was_changed(broker: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    env = {"PSB_KAFKA_BOOTSTRAP_SERVERS": broker, "PSB_KAFKA_TOPIC_PREFIX": prefix}
+    before = peer_support("topics", "check", **env)
+    assert before.returncode == 1, before.stderr
+    assert f"{prefix}incident-reports: missing" in before.stdout
+    assert peer_support("topics", "create", **env).returncode == 0
+    after = peer_support("topics", "check", **env)
+    assert after.returncode == 0, after.stdout + after.stderr
+    count = len(Topics(prefix).specs())
+    assert after.stdout.strip() == f"{count} topics checked: {count} as they should be"
+    shorter = peer_support("topics", "check", **env, PSB_KAFKA_REPORTS_RETENTION_HOURS="6")
+    assert shorter.returncode == 1
+    assert shorter.stdout.splitlines()[0] == (
+        f"{prefix}incident-reports: retention.ms is {72 * 3_600_000}, should be {6 * 3_600_000}"
+    )
