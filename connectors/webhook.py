@@ -6,19 +6,22 @@ and the routing a receiver needs to pass it on; nothing about the incident.
 
 Signing follows the Standard Webhooks scheme: headers ``webhook-id`` (the notification id),
 ``webhook-timestamp`` (Unix seconds) and ``webhook-signature`` = ``v1,`` + base64 of
-HMAC-SHA256 over ``{id}.{timestamp}.{body}``, keyed with ``PSB_WEBHOOK_SECRET``'s UTF-8 bytes.
-A receiver recomputes it and refuses stale timestamps, which defeats forgery and replay.
+HMAC-SHA256 over ``{id}.{timestamp}.{body}``. A receiver recomputes it and refuses stale
+timestamps, which defeats forgery and replay. A ``whsec_`` secret is keyed with its decoded
+bytes, as the Standard Webhooks libraries do, so a receiver can verify with one of them; any
+other secret is keyed with its UTF-8 bytes, which receivers written by hand already use.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import time
-from typing import Any, Final
+from typing import Any, Final, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from connectors.base import http
@@ -28,6 +31,9 @@ from schemas import Channel, Notification
 
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
 TYPE_PREFIX: Final = "no.peer-support-bridge.notification."
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 (a prefix, not a secret)
+MIN_KEY_BYTES: Final = 24  # the Standard Webhooks specification's lower bound
+MIN_RAW_CHARACTERS: Final = 32
 
 
 class WebhookSettings(PsbSettings):
@@ -38,14 +44,49 @@ class WebhookSettings(PsbSettings):
     url: SecretStr = Field(description="URL the CloudEvents are posted to (secret).")
     secret: SecretStr | None = Field(
         None,
-        min_length=32,
-        description="HMAC key (at least 32 bytes) signing each request (secret); unsigned "
-        "when unset.",
+        description="Key signing each request (secret): recommended a Standard Webhooks "
+        f"secret, 'whsec_' and base64 of at least {MIN_KEY_BYTES} random bytes; else at least "
+        f"{MIN_RAW_CHARACTERS} characters used as they are. Unsigned when unset.",
     )
     source: str = Field(
         "urn:peer-support-bridge", description="CloudEvents source attribute of the events."
     )
     timeout_s: float = Field(15.0, gt=0, le=300, description="HTTP timeout, seconds.")
+
+    @model_validator(mode="after")
+    def _usable_key(self) -> Self:
+        """Refused at start, not at the first request: a key no receiver could check makes
+        every delivery fail, late and one by one."""
+        if self.secret is not None:
+            signing_key(self.secret.get_secret_value())
+        return self
+
+    def key(self) -> bytes | None:
+        return signing_key(self.secret.get_secret_value()) if self.secret is not None else None
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of ``PSB_WEBHOOK_SECRET``; the messages never quote the secret."""
+    if not secret.startswith(SECRET_PREFIX):
+        if len(secret) < MIN_RAW_CHARACTERS:
+            raise ValueError(
+                f"PSB_WEBHOOK_SECRET must be at least {MIN_RAW_CHARACTERS} characters, or "
+                f"(recommended) 'whsec_' and the base64 of at least {MIN_KEY_BYTES} random bytes"
+            )
+        return secret.encode()
+    encoded = secret.removeprefix(SECRET_PREFIX).strip()  # a Secret's trailing line break
+    try:  # padding is optional, as in the Standard Webhooks libraries
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "PSB_WEBHOOK_SECRET starts with 'whsec_' but the rest is not base64: "
+            "set 'whsec_' and the base64 of random bytes"
+        ) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"PSB_WEBHOOK_SECRET must encode at least {MIN_KEY_BYTES} bytes after 'whsec_'"
+        )
+    return key
 
 
 def cloud_event(
@@ -98,6 +139,7 @@ class WebhookSink(http.HttpSink):
         super().__init__(templates)
         self.settings = settings
         self.timeout_s = settings.timeout_s
+        self._key = settings.key()
 
     def request(
         self, notification: Notification, now: float | None = None
@@ -105,13 +147,14 @@ class WebhookSink(http.HttpSink):
         rendered = self.templates.render(notification)
         body = http.json_bytes(cloud_event(notification, rendered, self.settings.source))
         headers = {"Content-Type": CONTENT_TYPE}
-        if self.settings.secret is not None:
+        if self._key is not None:
             timestamp = int(now if now is not None else time.time())
-            key = self.settings.secret.get_secret_value().encode()
             headers |= {
                 "webhook-id": notification.notification_id,
                 "webhook-timestamp": str(timestamp),
-                "webhook-signature": signature(key, notification.notification_id, timestamp, body),
+                "webhook-signature": signature(
+                    self._key, notification.notification_id, timestamp, body
+                ),
             }
         return body, headers
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
 from schemas.dead_letter import DeadLetter
 from schemas.notification import Notification
 from schemas.offer import SupportOffer
-from schemas.policy.model import Policy
+from schemas.policy.model import Policy, PolicyJsonSchema
 from schemas.receipt import DeliveryReceipt
 from schemas.report import NativeIncidentReport
 from schemas.response import SupportResponse
@@ -43,12 +44,17 @@ EXPORTED: Final[dict[str, tuple[type[BaseModel], JsonSchemaMode]]] = {
 }
 
 
+# A file someone writes by hand shows its defaults in its own syntax.
+GENERATORS: Final[dict[str, type[GenerateJsonSchema]]] = {"policy": PolicyJsonSchema}
+
+
 def render(name: str) -> str:
     model, mode = EXPORTED[name]
+    generator = GENERATORS.get(name, GenerateJsonSchema)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{BASE_ID}{name}.schema.json",
-        **model.model_json_schema(mode=mode),
+        **model.model_json_schema(mode=mode, schema_generator=generator),
     }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 

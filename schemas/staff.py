@@ -1,17 +1,26 @@
-"""``StaffProfile``: one entry of the staff directory (compacted topic ``staff-directory``)."""
+"""``StaffProfile``: one entry of the staff directory (compacted topic ``staff-directory``).
+
+A contact address is checked and stored in one form here, whether it came from a directory
+file or from LDAP: a phone number as E.164 (``+4791234567``), an e-mail address in the
+normalised form of ``email-validator`` (internationalised domains included). Errors name
+the rule an address breaks, never the address.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from schemas.base import Contract
 from schemas.codes import Channel, Code, Identifier, Language, Profession
 
-EMAIL_PATTERN: Final = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-PHONE_PATTERN: Final = r"^\+[1-9][0-9]{6,14}$"
+UPN_PATTERN: Final = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+PHONE_REGION_SETTING: Final = "PSB_DIRECTORY_PHONE_REGION"
 PERSON_NAME_PATTERN: Final = r"^[^\W\d_]+([ '.-][^\W\d_]+)*\.?$"
 
 PersonName = Annotated[
@@ -20,41 +29,141 @@ PersonName = Annotated[
 """A staff member's name as the directory holds it, for greetings and hand-off only."""
 
 _ADDRESS_RULES: Final[dict[Channel, re.Pattern[str]]] = {
-    Channel.EMAIL: re.compile(EMAIL_PATTERN),
-    Channel.TEAMS: re.compile(EMAIL_PATTERN),  # the user principal name
-    Channel.SMS: re.compile(PHONE_PATTERN),  # E.164
+    Channel.TEAMS: re.compile(UPN_PATTERN),  # the user principal name
     Channel.SLACK: re.compile(r"^[UW][A-Z0-9]{2,20}$"),  # Slack member id
     Channel.WEBHOOK: re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$"),
     Channel.OUTBOX: re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$"),
 }
 
 ADDRESS_DESCRIPTIONS: Final[dict[Channel, str]] = {
-    Channel.EMAIL: "an email address",
+    Channel.EMAIL: "an email address, name@domain (the domain may be internationalised)",
     Channel.TEAMS: "a Microsoft 365 user principal name (name@domain)",
-    Channel.SMS: "a phone number in E.164 form, e.g. +4791234567",
+    Channel.SMS: "a phone number: + and country code, e.g. +4791234567, or a national "
+    f"number of the country in {PHONE_REGION_SETTING}",
     Channel.SLACK: "a Slack member id, e.g. U012AB3CD",
     Channel.WEBHOOK: "a recipient identifier",
     Channel.OUTBOX: "a recipient identifier",
 }
 
+_PHONE_TEXT: Final = re.compile(r"[0-9 +().\-/]{1,40}")
+_PHONE_LENGTH: Final = "address must have as many digits as a phone number of its country"
+_PHONE_PARSE_RULES: Final = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "address must begin with + and "
+    "a country code that exists, or be a national number of the country in "
+    f"{PHONE_REGION_SETTING}",
+}
+
+
+class AddressRefused(ValueError):
+    """Why an address was refused: the rule, never the address."""
+
+
+def known_phone_region(value: str) -> str:
+    """A region ``phonenumbers`` knows, such as ``NO`` or ``SE``."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("use a two-letter country code, such as NO or SE")
+    return region
+
+
+@functools.cache
+def default_phone_region() -> str:
+    """``PSB_DIRECTORY_PHONE_REGION``, read once: a directory file and the LDAP sync read
+    national numbers the same way."""
+    from runtime.settings import DirectorySettings  # runtime builds on schemas, not back
+
+    try:
+        return DirectorySettings().phone_region
+    except ValidationError:
+        raise AddressRefused(
+            f"{PHONE_REGION_SETTING} must be a two-letter country code, such as NO or SE"
+        ) from None
+
+
+def _phone(address: str, region: str | None) -> str:
+    if _PHONE_TEXT.fullmatch(address) is None:
+        raise AddressRefused(
+            "address must be a phone number written with digits, spaces and + - . ( ) / only"
+        )
+    international = address.lstrip().startswith("+")
+    try:
+        number = phonenumbers.parse(
+            address, None if international else region or default_phone_region()
+        )
+    except phonenumbers.NumberParseException as exc:
+        raise AddressRefused(_PHONE_PARSE_RULES.get(exc.error_type, _PHONE_LENGTH)) from None
+    if number.extension:
+        raise AddressRefused("address must be a phone number without an extension")
+    if not phonenumbers.is_possible_number(number):
+        raise AddressRefused(_PHONE_LENGTH)
+    if not phonenumbers.is_valid_number(number):
+        raise AddressRefused(
+            "address must be a phone number in use in its country's numbering plan"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _email(address: str) -> str:
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:  # its message may quote the address
+        raise AddressRefused(f"address must be {ADDRESS_DESCRIPTIONS[Channel.EMAIL]}") from None
+    return str(checked.normalized)
+
+
+def ascii_email(address: str) -> str | None:
+    """A stored e-mail address with its domain in IDNA (``xn--``) form, which a mail server
+    without SMTPUTF8 accepts; None when the part before the @ is not ASCII."""
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return None
+
+
+def normalize_address(channel: Channel, address: str, region: str | None = None) -> str:
+    """The address as it is stored, or :class:`AddressRefused`. ``region`` reads a phone
+    number without a country code (default: ``PSB_DIRECTORY_PHONE_REGION``). A line break
+    is refused, never trimmed: in an e-mail header it would inject one."""
+    if len(address) > 254 or any(ord(char) < 32 or ord(char) == 127 for char in address):
+        raise AddressRefused(f"address must be {ADDRESS_DESCRIPTIONS[channel]}, on one line")
+    if channel is Channel.SMS:
+        return _phone(address, region)
+    if channel is Channel.EMAIL:
+        return _email(address)
+    # fullmatch: ``re.match`` lets ``$`` match before a trailing newline
+    if _ADDRESS_RULES[channel].fullmatch(address) is None:
+        raise AddressRefused(f"address must be {ADDRESS_DESCRIPTIONS[channel]}")
+    return address
+
 
 def address_is_valid(channel: Channel, address: str) -> bool:
-    """The whole address fits: ``re.match`` lets ``$`` match before a trailing newline, so a
-    line break (header injection in an email, a second line in a webhook) would pass."""
-    return len(address) <= 254 and _ADDRESS_RULES[channel].fullmatch(address) is not None
+    """The address can be stored, in the form :func:`normalize_address` gives it."""
+    try:
+        normalize_address(channel, address)
+    except AddressRefused:
+        return False
+    return True
+
+
+def _context_region(info: ValidationInfo) -> str | None:
+    context: Any = info.context
+    return context.get("phone_region") if isinstance(context, dict) else None
 
 
 class ContactPoint(Contract):
-    """One way to reach a person; a profile lists them in order of preference."""
+    """One way to reach a person; a profile lists them in order of preference. The address
+    is stored normalised, so two spellings of one number are one address."""
 
     channel: Channel
     address: Annotated[str, StringConstraints(min_length=1, max_length=254)]
 
-    @model_validator(mode="after")
-    def _address_fits_channel(self) -> Self:
-        if not address_is_valid(self.channel, self.address):
-            raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.channel]}")
-        return self
+    @field_validator("address")
+    @classmethod
+    def _address_fits_channel(cls, address: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if not isinstance(channel, Channel):  # the channel's own error says why
+            return address
+        return normalize_address(channel, address, _context_region(info))
 
 
 class StaffProfile(Contract):

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
+import phonenumbers
 from pydantic import ValidationError
 
 from connectors.directory.ldap_settings import LdapSettings
 from schemas.codes import Channel, Language, Profession, is_code, is_identifier
-from schemas.staff import StaffProfile, address_is_valid
+from schemas.staff import AddressRefused, StaffProfile, address_is_valid, normalize_address
 
 Attributes = Mapping[str, list[str]]
 """An entry's attributes, names in lower case, values decoded."""
@@ -79,15 +80,21 @@ def language_of(value: str | None) -> Language:
     return Language(tag) if tag in Language._value2member_map_ else Language.NB
 
 
-def phone_of(value: str | None, country_code: str) -> str | None:
+def phone_of(value: str | None, country_code: str | None = None) -> str | None:
+    """The number as the contract stores it (E.164), or None when it is not a valid number.
+    A national number is read in ``PSB_DIRECTORY_PHONE_REGION``, as in a directory file, or
+    in the country of ``country_code`` (``+47``) when one is given."""
     if value is None:
         return None
-    digits = re.sub(r"[\s().-]", "", value)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    elif not digits.startswith("+"):
-        digits = country_code + digits
-    return digits if address_is_valid(Channel.SMS, digits) else None
+    region = (
+        phonenumbers.region_code_for_country_code(int(country_code.lstrip("+")))
+        if country_code
+        else None
+    )
+    try:
+        return normalize_address(Channel.SMS, value, region)
+    except AddressRefused:
+        return None
 
 
 def profile_of(
@@ -107,7 +114,7 @@ def profile_of(
     mail = _first(attributes, settings.mail_attribute)
     if mail is not None and address_is_valid(Channel.EMAIL, mail):
         channels.append({"channel": Channel.EMAIL.value, "address": mail})
-    mobile = phone_of(_first(attributes, settings.mobile_attribute), settings.phone_country_code)
+    mobile = phone_of(_first(attributes, settings.mobile_attribute))
     if mobile is not None:
         channels.append({"channel": Channel.SMS.value, "address": mobile})
     manager_dn = _first(attributes, settings.manager_attribute)

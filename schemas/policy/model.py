@@ -12,28 +12,41 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema
 
 from schemas.base import Contract
 from schemas.boundary.identifying import identifying_reason
 from schemas.codes import Channel, Code, ConfigText, Language, Profession, Severity
-from schemas.staff import ADDRESS_DESCRIPTIONS, address_is_valid
+from schemas.staff import normalize_address
 
-_DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+DURATION_PATTERN: Final = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*$"
+"""A duration as the policy file writes it, ``90m``, ``2h``, ``14d``; JSON Schema reads the
+same pattern, so an editor checks what the worker accepts."""
+CLOCK_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+"""A local time of day, ``"21:00"`` (or ``"21:00:30"``), quoted in the file."""
+
+_DURATION: Final = re.compile(DURATION_PATTERN)
+_CLOCK: Final = re.compile(CLOCK_PATTERN)
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _duration(value: Any) -> Any:
     """``"90m"``, ``"2h"``, ``"3d"`` (or anything pydantic reads as a timedelta)."""
     if isinstance(value, str):
-        match = _DURATION.match(value)
+        match = _DURATION.fullmatch(value)
         if match is None:
             raise ValueError("use a number and a unit: s, m, h or d (for example 2h or 3d)")
         return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
     return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def format_duration(value: timedelta) -> str:
@@ -43,6 +56,48 @@ def format_duration(value: timedelta) -> str:
         if seconds and seconds % _UNIT_SECONDS[unit] == 0:
             return f"{int(seconds // _UNIT_SECONDS[unit])}{unit}"
     return f"{seconds:g}s"
+
+
+def _clock(value: Any) -> Any:
+    """Only ``HH:MM`` text: YAML reads an unquoted ``21:00`` as the number 1260, which
+    pydantic would take for 00:21 in UTC, and an offset means nothing beside the policy's
+    own time zone."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and _CLOCK.fullmatch(value):
+        return time.fromisoformat(value)
+    raise ValueError('write a time of day in quotes as HH:MM, for example "21:00"')
+
+
+def format_clock(value: time) -> str:
+    """The way the policy file writes it: ``21:00``, or ``21:00:30`` with seconds."""
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["2h", "3d"]}),
+]
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock),
+    PlainSerializer(format_clock, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_PATTERN, "examples": ["21:00"]}),
+]
+
+
+class PolicyJsonSchema(GenerateJsonSchema):
+    """Writes a duration or a time default the way the policy file does (``1h``, ``08:00``),
+    not as ISO 8601 (``PT1H``, ``08:00:00``), which the policy file does not accept."""
+
+    def encode_default(self, dft: Any) -> Any:
+        if isinstance(dft, timedelta):
+            return format_duration(dft)
+        if isinstance(dft, time):
+            return format_clock(dft)
+        return super().encode_default(dft)
 
 
 class Weekday(StrEnum):
@@ -131,8 +186,8 @@ class Roles(Contract):
 class QuietHours(Contract):
     """Local times between which nothing is sent; may wrap midnight (21:00 to 07:30)."""
 
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -155,8 +210,8 @@ class Reminder(Contract):
 
 class WorkingHours(Contract):
     days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
-    start: time = time(8, 0)
-    end: time = time(16, 0)
+    start: ClockTime = time(8, 0)
+    end: ClockTime = time(16, 0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -210,11 +265,12 @@ class Coordinator(Contract):
     channel: Channel
     address: ConfigText
 
-    @model_validator(mode="after")
-    def _address_fits_channel(self) -> Self:
-        if not address_is_valid(self.channel, self.address):
-            raise ValueError(f"address must be {ADDRESS_DESCRIPTIONS[self.channel]}")
-        return self
+    @field_validator("address")
+    @classmethod
+    def _address_fits_channel(cls, address: str, info: ValidationInfo) -> str:
+        """Stored as the directory stores it, so a hand-off reaches the same address."""
+        channel = info.data.get("channel")
+        return normalize_address(channel, address) if isinstance(channel, Channel) else address
 
 
 class Scheme(Contract):
