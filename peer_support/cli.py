@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from peer_support import answers_cli, report_cli
+from peer_support.dead_letters_cli import dead_letters_app
 from peer_support.directory_cli import directory_app
 from peer_support.exits import (
     EXIT_INPUT,
@@ -45,7 +46,7 @@ PANELS: Final[dict[str, tuple[str, ...]]] = {
     "Run": ("worker", "ingest", "sink", "answers", "broker", "demo"),
     "Data": ("directory", "replay", "minimize", "pseudonym"),
     "Policy": ("policy",),
-    "Operations": ("topics", "settings", "report"),
+    "Operations": ("topics", "dead-letters", "settings", "report"),
 }
 """The top-level help's panels, and the order of commands in them."""
 
@@ -70,6 +71,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(topics_app, name="topics")
+app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(policy_app, name="policy")
 app.command("ingest")(ingest_command)
 app.command("replay")(replay_command)

@@ -48,7 +48,7 @@ def _names(command: Any) -> set[str]:
     argument."""
     names = set(getattr(command, "commands", {}))
     for param in command.params:
-        names.update(param.opts, param.secondary_opts, {param.name or ""})
+        names.update(param.opts, param.secondary_opts, {param.name or "", param.metavar or ""})
     return names | {"--help"}
 
 
