@@ -1,15 +1,15 @@
 """``peer-support demo``: the whole pipeline on the embedded broker with sample data.
 
-Starts Tansu and a worker process, loads a small staff directory, sends sample reports
-(native, FHIR R4, FHIR R5, a replay and a malformed one, all full of made-up patient
-details), prints the notifications as the outbox sink receives them, then a summary read
-from the topics themselves. Exits 0 when the expected notifications arrived.
+Starts Tansu, a worker and the answers endpoint, loads a small staff directory, sends sample
+reports (native, FHIR R4, FHIR R5, a replay and a malformed one, all full of made-up patient
+details), prints the notifications as the sinks deliver them, has a few people answer, then
+explains each count read back from the topics. Everything lives in memory and ends with the
+demo, which the closing lines say. Exits 0 when the expected notifications arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import signal
@@ -19,105 +19,52 @@ import tempfile
 import time
 import urllib.request
 from contextlib import suppress
-from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-
 from connectors.base.runner import SinkRunner
 from connectors.outbox import OutboxSink
-from peer_support import demo_answers
+from peer_support import demo_facts, demo_reports, demo_summary
+from peer_support.demo_answers import AnswersEndpoint, print_evaluation
 from peer_support.demo_channels import CHANNELS as DEMO_CHANNELS
 from peer_support.demo_channels import LocalChannels
+from peer_support.exits import EXIT_UNAVAILABLE, fail
 from runtime.broker import EmbeddedBroker, free_port
-from runtime.clock import utc_now
-from runtime.kafka import confluent_config, producer_config
 from runtime.logging import configure
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
-from schemas import Channel, StaffProfile
+from schemas import Channel, NotificationKind
+from schemas.boundary import PseudonymKey
+from schemas.policy import load_policy
 
 PREFIX: Final = "demo."
-SAMPLES: Final = resources.files("peer_support") / "samples"
-REPORT_ORDER: Final = (
-    "01-native-medication.json",
-    "02-fhir-r4-fall.json",
-    "03-fhir-r5-aggression.json",
-    "01-native-medication.json",  # the same report again: no second offer
-    "05-malformed.json",
-    "06-native-opted-out.json",
-)
+POLICY: Final = demo_reports.SAMPLES / "demo-policy.yaml"
 EXPECTED_OFFERS: Final = 6
-EXPECTED_NOTIFICATIONS: Final = 2 * EXPECTED_OFFERS  # each offer, then one reminder
+EXPECTED_HANDOFFS: Final = 1  # the accept in the employer's scheme reaches its coordinator
+EXPECTED_NOTIFICATIONS: Final = 2 * EXPECTED_OFFERS + EXPECTED_HANDOFFS
 WAIT_S: Final = 75.0
+AFTER_THE_DEMO: Final = "After the demo: run it yourself"
 
 
 def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def load_directory(kafka: KafkaSettings, topics: Topics) -> int:
-    producer = Producer(producer_config(kafka))
-    count = 0
-    for line in (SAMPLES / "staff.ndjson").read_text().splitlines():
-        if line.strip():
-            profile = StaffProfile.model_validate_json(line)
-            producer.produce(
-                topics.staff_directory, key=profile.staff_ref, value=profile.model_dump_json()
-            )
-            count += 1
-    producer.flush(30)
-    return count
-
-
-REPORTED: Final = ("reported_at", "recordedDate")
-WHEN: Final = (*REPORTED, "occurred_at", "date", "occurrenceDateTime")
-
-
-def as_if_just_reported(raw: bytes, now: datetime) -> bytes:
-    """The sample moved in time so that it was reported a few minutes ago (its times keep
-    their distances), as a live report would be; what is not a JSON object stays as it is."""
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        return raw
-    reported = next((document[name] for name in REPORTED if name in document), None)
-    if not isinstance(document, dict) or not isinstance(reported, str):
-        return raw
-    shift = now - timedelta(minutes=5) - datetime.fromisoformat(reported)
-    for name in WHEN:
-        if isinstance(document.get(name), str):
-            document[name] = (datetime.fromisoformat(document[name]) + shift).isoformat()
-    return json.dumps(document, ensure_ascii=False).encode()
-
-
-def send_reports(kafka: KafkaSettings, topics: Topics) -> None:
-    producer = Producer(producer_config(kafka))
-    now = utc_now()
-    for name in REPORT_ORDER:
-        sample = as_if_just_reported((SAMPLES / "reports" / name).read_bytes(), now)
-        producer.produce(topics.incident_reports, value=sample)
-        producer.flush(30)
-        say(f"  sent        {name}")
-
-
-def worker_env(bootstrap: str, port: int, workdir: Path) -> dict[str, str]:
+def worker_env(bootstrap: str, port: int, workdir: Path, pseudonym_key: str) -> dict[str, str]:
     return {
         **os.environ,
         "PSB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "PSB_KAFKA_TOPIC_PREFIX": PREFIX,
         "PSB_KAFKA_PARTITIONS": "3",
         "PSB_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "PSB_PSEUDONYM_KEY": secrets.token_hex(32),
+        "PSB_PSEUDONYM_KEY": pseudonym_key,
         "PSB_WORKER_APP_ID": "psb-demo",
         "PSB_WORKER_WEB_HOST": "127.0.0.1",
         "PSB_WORKER_WEB_PORT": str(port),
         "PSB_WORKER_DATA_DIR": str(workdir / "worker"),
         "PSB_WORKER_CHANNELS": "email,sms,teams,slack,webhook",
         "PSB_WORKER_SCHEDULER_INTERVAL_MS": "250",
-        "PSB_POLICY_FILE": str(SAMPLES / "demo-policy.yaml"),
+        "PSB_POLICY_FILE": str(POLICY),
         "PSB_SOURCE_SYSTEMS": "demo-avvik",
     }
 
@@ -156,86 +103,103 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
             worker.wait(timeout=10)
 
 
-def topic_counts(kafka: KafkaSettings, names: list[str], idle_s: float = 1.5) -> dict[str, int]:
-    """Records in each topic, counted by reading them (Tansu 0.6 reports the high
-    watermark of a multi-record batch as its base offset + 1, so watermarks undercount)."""
-    consumer = Consumer(
-        confluent_config(kafka, **{"group.id": f"demo-count-{secrets.token_hex(4)}"})
-    )
-    metadata = consumer.list_topics(timeout=10)
-    consumer.assign(
-        [
-            TopicPartition(name, number, OFFSET_BEGINNING)
-            for name in names
-            for number in metadata.topics[name].partitions
-        ]
-    )
-    counts = dict.fromkeys(names, 0)
-    while (message := consumer.poll(idle_s)) is not None:
-        topic = message.topic()
-        if message.error() is None and topic is not None:
-            counts[topic] += 1
-    consumer.close()
-    return counts
+class Delivery:
+    """The outbox and the local channels, running while people get and answer offers."""
 
+    def __init__(
+        self, kafka: KafkaSettings, topics: Topics, answers: AnswersEndpoint, worker_port: int
+    ) -> None:
+        self.kafka = kafka
+        self.topics = topics
+        self.answers = answers
+        self.worker_port = worker_port
+        self.sink = OutboxSink()
+        self.channels = LocalChannels(kafka, topics, answers.settings)
+        self.handoffs_not_made: dict[str, int] = {}
+        self.reminders_cancelled = 0
 
-async def deliver_to_outbox(kafka: KafkaSettings, topics: Topics, sink: OutboxSink) -> list[str]:
-    """Runs the outbox over every channel, and the email and webhook sinks against local
-    servers; returns what arrived at those servers, as lines to print."""
-    configure("warning")  # the sinks' per-message log lines would drown the demo's output
-    runner = SinkRunner(
-        sink, kafka, [topics.notifications(channel) for channel in Channel], group_id="demo-outbox"
-    )
-    stop = asyncio.Event()
-    async with LocalChannels(kafka, topics) as channels:
-        task = asyncio.create_task(runner.run(stop))
-        deadline = time.monotonic() + WAIT_S
-        while not _all_arrived(sink, channels) and time.monotonic() < deadline:
+    def count(self, kind: NotificationKind) -> int:
+        return sum(n.kind is kind for n in self.sink.delivered)
+
+    def arrived(self, kinds: int) -> bool:
+        """Whether the outbox and the local servers have all of the first ``kinds`` kinds."""
+        wanted = {
+            1: EXPECTED_OFFERS,
+            2: 2 * EXPECTED_OFFERS,
+            3: EXPECTED_NOTIFICATIONS,
+        }[kinds]
+        expected = {c: sum(n.channel is c for n in self.sink.delivered) for c in DEMO_CHANNELS}
+        return len(self.sink.delivered) >= wanted and (
+            len(self.channels.arrived.emails) >= expected[Channel.EMAIL]
+            and len(self.channels.arrived.events) >= expected[Channel.WEBHOOK]
+        )
+
+    async def until(self, kinds: int, deadline: float) -> bool:
+        while not self.arrived(kinds) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        await asyncio.sleep(3.0)  # room for a duplicate to show up, if there were one
-        stop.set()
-        await task
-    return channels.report() if _all_arrived(sink, channels) else ["CHANNELS INCOMPLETE"]
+        return self.arrived(kinds)
+
+    async def run(self) -> bool:
+        configure("warning")  # the sinks' per-message log lines would drown the demo's output
+        runner = SinkRunner(
+            self.sink,
+            self.kafka,
+            [self.topics.notifications(channel) for channel in Channel],
+            group_id="demo-outbox",
+        )
+        stop = asyncio.Event()
+        async with self.channels:
+            task = asyncio.create_task(runner.run(stop))
+            try:
+                return await self._story(time.monotonic() + WAIT_S)
+            finally:
+                stop.set()
+                await task
+
+    async def _story(self, deadline: float) -> bool:
+        if not await self.until(1, deadline):
+            return False
+        for line in self.channels.example_email():
+            say(line)
+        say()
+        say(
+            f"  the links above open on this demo's answers endpoint ({self.answers.base_url}): "
+            "the sinks seal them with its key. They work until the demo ends, when the "
+            "endpoint stops; the expiry date in the e-mail is what a deployment would allow."
+        )
+        say()
+        if not await self.until(2, deadline):
+            return False
+        answered = await asyncio.to_thread(self.answers.answer_some, self.sink.delivered)
+        port = self.worker_port
+        while time.monotonic() < deadline and (
+            await asyncio.to_thread(demo_facts.answers_counted, port) < answered
+            or self.count(NotificationKind.HANDOFF)
+            < await asyncio.to_thread(demo_facts.handoffs_sent, port)
+        ):
+            await asyncio.sleep(0.3)
+        ok = await self.until(3, deadline)
+        await asyncio.sleep(1.5)  # room for a duplicate to show up, if there were one
+        self.handoffs_not_made = dict(await asyncio.to_thread(demo_facts.handoffs_not_made, port))
+        self.reminders_cancelled = await asyncio.to_thread(demo_facts.reminders_cancelled, port)
+        return ok
 
 
-def _all_arrived(sink: OutboxSink, channels: LocalChannels) -> bool:
-    expected = {c: sum(n.channel is c for n in sink.delivered) for c in DEMO_CHANNELS}
-    return len(sink.delivered) >= EXPECTED_NOTIFICATIONS and (
-        len(channels.arrived.emails) >= expected[Channel.EMAIL]
-        and len(channels.arrived.events) >= expected[Channel.WEBHOOK]
-    )
-
-
-def print_summary(kafka: KafkaSettings, topics: Topics, sink: OutboxSink) -> None:
-    notification_topics = [topics.notifications(channel) for channel in Channel]
-    counts = topic_counts(
-        kafka,
-        [
-            topics.incident_reports,
-            topics.incident_signals,
-            topics.support_offers,
-            Topics.dlq(topics.incident_reports),
-            *notification_topics,
-        ],
-    )
-    by_channel = {
-        channel.value: counts[topics.notifications(channel)]
-        for channel in Channel
-        if counts[topics.notifications(channel)]
-    }
-    say()
-    say("summary (read from the topics)")
-    say(f"  reports in         {counts[topics.incident_reports]:>3}")
-    say(f"  incident signals   {counts[topics.incident_signals]:>3}")
-    say(f"  support offers     {counts[topics.support_offers]:>3}")
-    say(f"  notifications      {sum(by_channel.values()):>3}   {json.dumps(by_channel)}")
-    say(f"  dead-lettered      {counts[Topics.dlq(topics.incident_reports)]:>3}")
-    say(f"  delivered (outbox) {len(sink.delivered):>3}")
+def closing_lines(workdir: Path) -> list[str]:
+    return [
+        f"  logs               {workdir}",
+        "",
+        "The demo's broker kept everything in memory: it has stopped, and its topics, worker",
+        "and answers endpoint are gone with it, so no command can read them now (not even",
+        "`peer-support report`). To look further, run a broker, the worker, the ingest server",
+        f'and a sink yourself: README.md, section "{AFTER_THE_DEMO}".',
+    ]
 
 
 def run_demo() -> int:
     say("peer-support-bridge demo: incident reports in, peer-support offers out")
     workdir = Path(tempfile.mkdtemp(prefix="psb-demo-"))
+    pseudonym_key = secrets.token_hex(32)
     with EmbeddedBroker(log_file=workdir / "broker.log") as broker:
         kafka = KafkaSettings(
             bootstrap_servers=broker.bootstrap,
@@ -246,30 +210,51 @@ def run_demo() -> int:
         topics = Topics(PREFIX)
         say(f"  broker      Tansu (embedded, memory storage) at {broker.bootstrap}")
         ensure_topics(kafka, topics.specs())
-        say(f"  directory   {load_directory(kafka, topics)} staff profiles loaded")
+        say(f"  directory   {demo_reports.load_directory(kafka, topics)} staff profiles loaded")
         port = free_port()
-        worker = start_worker(worker_env(broker.bootstrap, port, workdir), workdir / "worker.log")
-        sink = OutboxSink()
+        env = worker_env(broker.bootstrap, port, workdir, pseudonym_key)
+        worker = start_worker(env, workdir / "worker.log")
         try:
-            say("  worker      started, waiting until it is ready ...")
-            say(f"  worker      ready after {wait_ready(port, worker, 60):.1f} s")
-            send_reports(kafka, topics)
-            say()
-            say("notifications arriving at the outbox (offers now, reminders after 12 s):")
-            arrived = asyncio.run(deliver_to_outbox(kafka, topics, sink))
-            demo_answers.answer_some(kafka, sink.delivered, port, workdir)
+            with AnswersEndpoint(kafka, workdir) as answers:
+                say("  worker      started, waiting until it is ready ...")
+                try:
+                    say(f"  worker      ready after {wait_ready(port, worker, 60):.1f} s")
+                except RuntimeError as exc:
+                    fail(f"{exc}: see {workdir / 'worker.log'}", EXIT_UNAVAILABLE)
+                sent = demo_reports.send_reports(kafka, topics)
+                say()
+                say("notifications arriving at the outbox (offers now, reminders after 12 s):")
+                delivery = Delivery(kafka, topics, answers, port)
+                arrived = asyncio.run(delivery.run())
         finally:
             stop_worker(worker)
-        print_summary(kafka, topics, sink)
+        facts = demo_facts.read_topics(kafka, topics)
+        facts.handoffs_not_made.update(delivery.handoffs_not_made)
+        facts.reminders_cancelled = delivery.reminders_cancelled
+        policy = load_policy(Path(str(POLICY)))
+        context = demo_summary.Context(
+            key=PseudonymKey(pseudonym_key.encode()),
+            directory=demo_reports.staff_profiles(),
+            policy=policy,
+        )
+        delivered = [n.notification_id for n in delivery.sink.delivered]
         say()
-        for line in arrived:
+        for line in demo_summary.summary(facts, sent, context, delivered):
             say(line)
-        demo_answers.print_evaluation(kafka)
-    ok = len(sink.delivered) == EXPECTED_NOTIFICATIONS and "CHANNELS INCOMPLETE" not in arrived
-    say(f"  logs               {workdir}")
+        say()
+        for line in delivery.channels.report():
+            say(line)
+        print_evaluation(kafka, policy.timing.delay)
+    ok = arrived and len(delivered) == len(set(delivered)) == EXPECTED_NOTIFICATIONS
+    for line in closing_lines(workdir):
+        say(line)
     say()
     say(
         "demo finished: "
-        + ("every expected offer and reminder arrived, once" if ok else "UNEXPECTED RESULT")
+        + (
+            "every expected offer, reminder and hand-off arrived, once"
+            if ok
+            else "UNEXPECTED RESULT"
+        )
     )
     return 0 if ok else 1

@@ -3,7 +3,8 @@ endpoint (aiohttp), with the email and webhook sinks delivering to them as in pr
 
 The demo prints what arrived there: each email's recipient, subject and Message-ID, each
 CloudEvent's type, id and whether its signature verifies, and one email in full, so the
-wording people receive can be read.
+wording people receive can be read. The sinks seal answer links with the demo's answers
+settings, so those links open on the demo's own answers endpoint.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ class _Mailbox:
 class LocalChannels:
     """Start with ``async with``; :attr:`arrived` fills as the sinks deliver."""
 
-    def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
+    def __init__(self, kafka: KafkaSettings, topics: Topics, answers: AnswersSettings) -> None:
         self.kafka = kafka
         self.topics = topics
+        self.answers = answers
         self.arrived = Arrived()
         self._signing_key = secrets.token_hex(32)
         self._smtp = Controller(_Mailbox(self.arrived), hostname="127.0.0.1", port=free_port())
@@ -85,9 +87,7 @@ class LocalChannels:
         self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, "127.0.0.1", self._http_port).start()
-        templates = Templates.from_settings(
-            _no_override(), AnswersSettings(secret=SecretStr(secrets.token_hex(32)))
-        )
+        templates = Templates.from_settings(_no_override(), self.answers)
         sinks = {
             Channel.EMAIL: EmailSink(
                 SmtpSettings(
@@ -144,13 +144,16 @@ class LocalChannels:
                 f"  CloudEvent {event['type']} for {event['subject']} id={event['id']} "
                 f"signature {'verified' if valid else 'WRONG'}"
             )
-        offers = [m for m in self.arrived.emails if "Tilbud" in str(m["Subject"])]
-        if offers:
-            body = offers[0].get_body(("plain",))
-            if isinstance(body, EmailMessage):
-                lines += ["", f"one email as {offers[0]['To']} reads it:", ""]
-                lines += [f"    {line}" for line in str(body.get_content()).splitlines()]
         return lines
+
+    def example_email(self) -> list[str]:
+        """The first offer in Bokmål that arrived, as its recipient reads it; or nothing."""
+        offers = [m for m in self.arrived.emails if str(m["Subject"]).startswith("Tilbud om")]
+        body = offers[0].get_body(("plain",)) if offers else None
+        if not isinstance(body, EmailMessage):
+            return []
+        lines = ["", f"one email as {offers[0]['To']} reads it:", ""]
+        return lines + [f"    {line}" for line in str(body.get_content()).splitlines()]
 
 
 def _no_override() -> Any:

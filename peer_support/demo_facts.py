@@ -1,0 +1,131 @@
+"""What happened in the demo, read back from the topics and the worker's own counters, so the
+summary explains the numbers by what the pipeline did rather than by what it should have."""
+
+from __future__ import annotations
+
+import secrets
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from runtime.kafka import confluent_config
+from runtime.settings import KafkaSettings
+from runtime.topics import Topics
+from schemas import (
+    Channel,
+    IncidentSignal,
+    Notification,
+    SupportOffer,
+    SupportResponse,
+)
+from schemas.dead_letter import DeadLetter
+
+
+@dataclass
+class Facts:
+    reports_in: int = 0
+    signals: list[IncidentSignal] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    offers: list[SupportOffer] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    responses: list[SupportResponse] = field(default_factory=list)
+    supporters: int = 0
+    handoffs_not_made: Counter[str] = field(default_factory=Counter)
+    """The worker's reason codes for accepted offers it handed to nobody."""
+    reminders_cancelled: int = 0
+    """Reminders the worker dropped because the person had answered."""
+
+
+def read_topics(kafka: KafkaSettings, topics: Topics, idle_s: float = 1.5) -> Facts:
+    """Every record of the demo's topics, read until they stay quiet for ``idle_s`` (Tansu
+    0.6 reports the high watermark of a multi-record batch short, so counting is reading)."""
+    notifications = {topics.notifications(channel) for channel in Channel}
+    names = [
+        topics.incident_reports,
+        topics.incident_signals,
+        Topics.dlq(topics.incident_reports),
+        topics.support_offers,
+        topics.support_responses,
+        topics.supporters,
+        *sorted(notifications),
+    ]
+    consumer = Consumer(
+        confluent_config(kafka, **{"group.id": f"demo-facts-{secrets.token_hex(4)}"})
+    )
+    metadata = consumer.list_topics(timeout=10)
+    consumer.assign(
+        [
+            TopicPartition(name, number, OFFSET_BEGINNING)
+            for name in names
+            if name in metadata.topics
+            for number in metadata.topics[name].partitions
+        ]
+    )
+    facts = Facts()
+    try:
+        while (message := consumer.poll(idle_s)) is not None:
+            topic, value = message.topic(), message.value()
+            if message.error() is not None or value is None:
+                continue
+            if topic == topics.incident_reports:
+                facts.reports_in += 1
+            elif topic == topics.incident_signals:
+                facts.signals.append(IncidentSignal.model_validate_json(value))
+            elif topic == Topics.dlq(topics.incident_reports):
+                facts.dead_letters.append(DeadLetter.model_validate_json(value))
+            elif topic == topics.support_offers:
+                facts.offers.append(SupportOffer.model_validate_json(value))
+            elif topic == topics.support_responses:
+                facts.responses.append(SupportResponse.model_validate_json(value))
+            elif topic == topics.supporters:
+                facts.supporters += 1
+            elif topic in notifications:
+                facts.notifications.append(Notification.model_validate_json(value))
+    finally:
+        consumer.close()
+    return facts
+
+
+def worker_counter(port: int, name: str) -> Counter[tuple[tuple[str, str], ...]]:
+    """One counter of the worker's /metrics, by its sorted labels; empty when the worker
+    does not answer (the summary then says less, the demo goes on)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return Counter()
+    values: Counter[tuple[tuple[str, str], ...]] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == f"{name}_total" or sample.name == name:
+                values[tuple(sorted(sample.labels.items()))] += int(sample.value)
+    return values
+
+
+def handoffs_not_made(port: int) -> Counter[str]:
+    """Reason codes the worker counted for accepts it handed to nobody."""
+    counts: Counter[str] = Counter()
+    for labels, value in worker_counter(port, "psb_handoffs").items():
+        label = dict(labels)
+        if label.get("route") == "none" and value:
+            counts[label.get("outcome", "unknown")] += value
+    return counts
+
+
+def reminders_cancelled(port: int) -> int:
+    return sum(worker_counter(port, "psb_reminders_cancelled").values())
+
+
+def answers_counted(port: int) -> int:
+    return sum(worker_counter(port, "psb_answers").values())
+
+
+def handoffs_sent(port: int) -> int:
+    return sum(
+        value
+        for labels, value in worker_counter(port, "psb_handoffs").items()
+        if dict(labels).get("outcome") == "sent"
+    )
