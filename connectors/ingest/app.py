@@ -4,7 +4,9 @@ Every POST goes the same way: admission (credentials from the headers, rate limi
 the body within its bounds, then signatures; see :mod:`admission`), take off any CloudEvents
 envelope, check the media type, minimize, produce, and answer 202 only once the broker
 acknowledged every signal of the request. A refusal is a :class:`Problem`, and every path
-and method has a route, so every answer passes the refusal middleware.
+and method has a route, so every answer passes the refusal middleware. The report routes
+also take a CloudEvents batch: each event is judged alone, the accepted ones are stored
+together, and the answer lists every event's outcome by its index (422 when none passed).
 
 The server minimizes with the installation's vocabulary: the policy's codes, the configured
 source systems, and the units of the staff directory, which it follows on its compacted
@@ -31,6 +33,16 @@ from connectors.ingest.fhir_client import FhirReader
 from connectors.ingest.metrics import IngestMetrics
 from connectors.ingest.notifications import read_notification
 from connectors.ingest.openapi import openapi_document
+from connectors.ingest.outcomes import (
+    Accepted,
+    Acknowledged,
+    DroppedValue,
+    EventAccepted,
+    EventOutcome,
+    EventRefused,
+    Live,
+    Ready,
+)
 from connectors.ingest.problems import SERVER_NAME, Problem
 from connectors.ingest.producer import BrokerUnavailable, SignalProducer
 from connectors.ingest.settings import FhirReadSettings, IngestSettings
@@ -55,6 +67,7 @@ FHIR_VERSIONS: Final = {
     "5.0": InputFormat.FHIR_R5,
 }
 POST_ROUTES: Final = ("/v1/reports", "/fhir/AdverseEvent", "/fhir/subscription")
+REPORT_MEDIA: Final = frozenset({JSON, FHIR_JSON})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -103,7 +116,9 @@ class Ingest:
         into.signals.append(projection.signal)
         into.dropped += projection.dropped
 
-    async def produce(self, minimized: Minimized) -> web.Response:
+    async def produce(
+        self, minimized: Minimized, events: list[EventOutcome] | None = None
+    ) -> web.Response:
         signals = minimized.signals
         try:
             await asyncio.gather(*(self.producer.send(signal) for signal in signals))
@@ -117,36 +132,79 @@ class Ingest:
             self.metrics.signals.labels(signal.source_format.value).inc()
         for drop in minimized.dropped:
             self.metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
-        return web.json_response(
-            {
-                "status": "accepted",
-                "accepted": len(signals),
-                "incidents": [signal.incident for signal in signals],
-                "dropped": [
-                    {"field": drop.field.value, "reason": drop.reason.value}
-                    for drop in minimized.dropped
-                ],
-            },
-            status=202,
+        answer = Accepted(
+            status="accepted",
+            accepted=len(signals),
+            incidents=[signal.incident for signal in signals],
+            dropped=[
+                DroppedValue(field=drop.field.value, reason=drop.reason.value)
+                for drop in minimized.dropped
+            ],
+            events=events,
         )
+        return web.json_response(answer.body(), status=202)
+
+    def refused(self, problem: Problem) -> None:
+        self.metrics.refused.labels(problem.reason).inc()
+        log.info("request refused", status=problem.status, reason=problem.reason, path=problem.path)
 
 
 INGEST: Final = web.AppKey("ingest", Ingest)
 ADMITTED: Final = web.RequestKey("admitted", Admitted)
 
 
-async def _payload(request: web.Request, accepted: frozenset[str]) -> cloudevents.Payload:
+Judge = Callable[[cloudevents.Payload, Minimized], None]
+"""A route's handling of one payload: its signals into the :class:`Minimized`, or a
+:class:`Problem`."""
+
+
+def _payload(request: web.Request) -> cloudevents.Payload:
     ingest = request.app[INGEST]
-    payload = cloudevents.unwrap(
+    return cloudevents.unwrap(
         request.content_type,
         _params(request),
         request.headers,
         request[ADMITTED].body,
         ingest.settings.max_body_bytes,
     )
+
+
+def _require(payload: cloudevents.Payload, accepted: frozenset[str]) -> None:
     if payload.media_type not in accepted:
-        raise Problem(415, "unsupported-media-type", "Content-Type")
-    return payload
+        raise Problem(415, "unsupported-media-type", payload.media_type_from)
+
+
+async def _answer(request: web.Request, judge: Judge) -> web.Response:
+    """One payload, or with the batch media type each event of a batch."""
+    ingest = request.app[INGEST]
+    if request.content_type == cloudevents.BATCH:
+        return await _batch(ingest, request[ADMITTED].body, judge)
+    minimized = Minimized()
+    judge(_payload(request), minimized)
+    return await ingest.produce(minimized)
+
+
+async def _batch(ingest: Ingest, body: bytes, judge: Judge) -> web.Response:
+    """Every event judged alone; the accepted ones stored together, before the answer."""
+    settings = ingest.settings
+    events = cloudevents.batch(body, settings.max_body_bytes, settings.max_batch_events)
+    outcomes: list[EventOutcome] = []
+    accepted = Minimized()
+    for index, event in enumerate(events):
+        one = Minimized()
+        try:
+            judge(cloudevents.event_payload(event), one)
+        except Problem as problem:
+            ingest.refused(problem)
+            outcomes.append(EventRefused(index=index, status="refused", problem=problem.model()))
+            continue
+        accepted.signals += one.signals
+        accepted.dropped += one.dropped
+        incident = one.signals[0].incident
+        outcomes.append(EventAccepted(index=index, status="accepted", incident=incident))
+    if not accepted.signals:
+        raise Problem(422, "no-event-accepted", events=outcomes)
+    return await ingest.produce(accepted, outcomes)
 
 
 def _params(request: web.Request) -> dict[str, str]:
@@ -162,15 +220,24 @@ def _document(ingest: Ingest, payload: cloudevents.Payload) -> dict[str, Any]:
 
 
 async def post_report(request: web.Request) -> web.Response:
-    """Native report (or, with ``?format=``, a FHIR AdverseEvent)."""
+    """Native report, or a FHIR AdverseEvent sent as such (``application/fhir+json``) or
+    named by ``?format=``."""
     ingest = request.app[INGEST]
-    raw_format = request.query.get("format", InputFormat.NATIVE.value)
-    if raw_format not in InputFormat._value2member_map_:
+    raw_format = request.query.get("format")
+    if raw_format is not None and raw_format not in InputFormat._value2member_map_:
         raise Problem(400, "unknown-format", "format")
-    payload = await _payload(request, frozenset({JSON, FHIR_JSON}))
-    minimized = Minimized()
-    ingest.minimize(_document(ingest, payload), InputFormat(raw_format), minimized)
-    return await ingest.produce(minimized)
+
+    def judge(payload: cloudevents.Payload, into: Minimized) -> None:
+        _require(payload, REPORT_MEDIA)
+        ingest.minimize(_document(ingest, payload), _report_format(raw_format, payload), into)
+
+    return await _answer(request, judge)
+
+
+def _report_format(raw_format: str | None, payload: cloudevents.Payload) -> InputFormat:
+    if raw_format is not None:
+        return InputFormat(raw_format)
+    return _fhir_format(payload) if payload.media_type == FHIR_JSON else InputFormat.NATIVE
 
 
 def _fhir_format(payload: cloudevents.Payload) -> InputFormat:
@@ -178,26 +245,29 @@ def _fhir_format(payload: cloudevents.Payload) -> InputFormat:
     if version is None:
         return InputFormat.AUTO
     if version not in FHIR_VERSIONS:
-        raise Problem(415, "unsupported-media-type", "Content-Type.fhirVersion")
+        raise Problem(415, "unsupported-media-type", f"{payload.media_type_from}.fhirVersion")
     return FHIR_VERSIONS[version]
 
 
 async def post_adverse_event(request: web.Request) -> web.Response:
     """One FHIR AdverseEvent, R4/R4B or R5 (``fhirVersion`` parameter, else by shape)."""
     ingest = request.app[INGEST]
-    payload = await _payload(request, frozenset({FHIR_JSON, JSON}))
-    document = _document(ingest, payload)
-    if document.get("resourceType") != "AdverseEvent":
-        raise Problem(422, "unsupported-format", "resourceType")
-    minimized = Minimized()
-    ingest.minimize(document, _fhir_format(payload), minimized)
-    return await ingest.produce(minimized)
+
+    def judge(payload: cloudevents.Payload, into: Minimized) -> None:
+        _require(payload, REPORT_MEDIA)
+        document = _document(ingest, payload)
+        if document.get("resourceType") != "AdverseEvent":
+            raise Problem(422, "unsupported-format", "resourceType")
+        ingest.minimize(document, _fhir_format(payload), into)
+
+    return await _answer(request, judge)
 
 
 async def post_subscription(request: web.Request) -> web.Response:
     """A topic-based subscription notification Bundle (R5, R4B, R4 backport)."""
     ingest = request.app[INGEST]
-    payload = await _payload(request, frozenset({FHIR_JSON, JSON}))
+    payload = _payload(request)
+    _require(payload, REPORT_MEDIA)
     document = _document(ingest, payload)
     try:
         content = read_notification(document)
@@ -221,12 +291,13 @@ async def post_subscription(request: web.Request) -> web.Response:
             raise Problem(502, "read-back-failed")
         ingest.minimize(resource, content.fhir_format, minimized, "read-back.")
     if not minimized.signals:
-        return web.json_response({"status": "acknowledged", "type": content.kind, "accepted": 0})
+        answer = Acknowledged(status="acknowledged", type=content.kind, accepted=0)
+        return web.json_response(answer.body())
     return await ingest.produce(minimized)
 
 
 async def live(_: web.Request) -> web.Response:
-    return web.json_response({"status": "live"})
+    return web.json_response(Live(status="live").body())
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -234,16 +305,11 @@ async def ready(request: web.Request) -> web.Response:
     broker = await asyncio.to_thread(ingest.producer.ready)
     directory = ingest.directory.ready.is_set()
     callers = ingest.auth.accepts_callers
-    status = 200 if broker and directory and callers else 503
-    return web.json_response(
-        {
-            "status": "ready" if status == 200 else "waiting",
-            "broker": broker,
-            "directory": directory,
-            "callers": callers,
-        },
-        status=status,
+    ok = broker and directory and callers
+    answer = Ready(
+        status="ready" if ok else "waiting", broker=broker, directory=directory, callers=callers
     )
+    return web.json_response(answer.body(), status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -251,8 +317,8 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
 
 
-async def openapi(_: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(request.app[INGEST].settings.max_batch_events))
 
 
 ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
@@ -316,8 +382,7 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await _admitted(request, handler, ingest.gate)
     except Problem as problem:
         response = problem.response()
-        ingest.metrics.refused.labels(problem.reason).inc()
-        log.info("request refused", status=problem.status, reason=problem.reason, path=problem.path)
+        ingest.refused(problem)
     except web.HTTPNotFound:  # a request target no route can match, such as '*'
         response = Problem(404, "not-found").response()
     except web.HTTPException as exc:

@@ -12,6 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
+from connectors.ingest.outcomes import EventOutcome, ProblemDocument
 from schemas.boundary import BoundaryError
 from schemas.dead_letter import REASON_TEXT, Reason
 
@@ -41,6 +42,9 @@ EDGE_TEXT: Final[dict[str, str]] = {
     "not-found": "no such resource",
     "method-not-allowed": "the method is not allowed here",
     "invalid-cloudevent": "the CloudEvent attributes are missing or invalid",
+    "invalid-batch": "the body is not a JSON array of one or more CloudEvents",
+    "batch-too-large": "the batch holds more events than this server takes at once",
+    "no-event-accepted": "no event of the batch was accepted; each is listed with its reason",
     "read-back-failed": "the AdverseEvent could not be read from the FHIR server",
     "read-back-unconfigured": "id-only notifications need a FHIR server to be configured",
     "internal": "the request could not be processed",
@@ -87,11 +91,13 @@ class Problem(Exception):
         reason: str,
         path: str | None = None,
         headers: dict[str, str] | None = None,
+        events: list[EventOutcome] | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
         self.path = path
         self.headers = headers or {}
+        self.events = events
         super().__init__(f"{status} {reason}")
 
     @classmethod
@@ -103,18 +109,19 @@ class Problem(Exception):
         path = error.path if not path_prefix else f"{path_prefix}{error.path.lstrip('$.')}"
         return cls(_BOUNDARY_STATUS.get(error.reason, 422), error.reason.value, path or "$")
 
+    def model(self) -> ProblemDocument:
+        return ProblemDocument(
+            type=f"{TYPE_BASE}{self.reason}",
+            title=_STATUS_TITLE.get(self.status, "Error"),
+            status=self.status,
+            detail=EDGE_TEXT.get(self.reason) or _BOUNDARY_TEXT.get(self.reason, ""),
+            reason=self.reason,
+            field=self.path,
+            events=self.events,
+        )
+
     def document(self) -> dict[str, object]:
-        detail = EDGE_TEXT.get(self.reason) or _BOUNDARY_TEXT.get(self.reason, "")
-        body: dict[str, object] = {
-            "type": f"{TYPE_BASE}{self.reason}",
-            "title": _STATUS_TITLE.get(self.status, "Error"),
-            "status": self.status,
-            "detail": detail,
-            "reason": self.reason,
-        }
-        if self.path is not None:
-            body["field"] = self.path
-        return body
+        return self.model().body()
 
     def response(self) -> web.Response:
         response = web.Response(

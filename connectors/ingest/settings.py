@@ -63,6 +63,13 @@ class IngestSettings(PsbSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=64 * 1_048_576, description="Largest request body accepted."
     )
+    max_batch_events: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Most CloudEvents one batch (application/cloudevents-batch+json) may "
+        "hold; a larger batch gets 413 and nothing of it is stored.",
+    )
     rate_per_second: float = Field(
         50.0, gt=0, description="Sustained requests per second allowed per credential."
     )

@@ -20,6 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from cloudevents.core.bindings.http import to_binary, to_structured
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -29,13 +32,14 @@ from connectors.ingest.openapi import openapi_document
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
+from schemas.boundary import pseudonymize
 from schemas.policy import default_policy_text
 from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
 from tests.support.ingest import HMAC_SECRET, TOKEN, IngestProcess, webhook_headers
 from tests.support.kafka import TopicReader, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tests.support.worker import TEST_KEY, WorkerProcess, pseudonym
 from tests.unit.helpers import fixture, native_report
 
 EXAMPLES = SHARED / "fhir-examples"
@@ -477,3 +481,116 @@ def test_the_shipped_subscription_samples_are_accepted(
     assert response.json()["accepted"] == 1
     signals = signals_for(kafka, set(response.json()["incidents"]))
     assert all(signal["staff"] for signal in signals), "the sample's staff reach the signal"
+
+
+BATCH = "application/cloudevents-batch+json"
+
+
+def sdk_event(data: dict[str, Any], content_type: str = "application/json") -> CloudEvent:
+    attributes = {"type": "no.example.incident.reported", "source": "urn:test:reporting"}
+    return CloudEvent({**attributes, "datacontenttype": content_type}, data)
+
+
+def sdk_binary(event: CloudEvent) -> tuple[bytes, str, dict[str, str]]:
+    """Body, Content-Type and ce-* headers, as the SDK's binary mode gives them."""
+    message = to_binary(event, JSONFormat())
+    headers = {k: v for k, v in message.headers.items() if k.lower() != "content-type"}
+    return message.body, message.headers["content-type"], headers
+
+
+def sdk_batch(*events: CloudEvent) -> bytes:
+    """A JSON batch as the CloudEvents JSON format defines it: an array of structured events
+    (the SDK has no batch writer, so each event is the SDK's structured output)."""
+    return b"[" + b",".join(to_structured(event, JSONFormat()).body for event in events) + b"]"
+
+
+def test_cloudevents_sdk_structured_binary_and_batch_reach_the_broker(
+    ingest: IngestProcess, kafka: KafkaSettings
+) -> None:
+    structured_message = to_structured(sdk_event(native_report(report_id="CE-1")), JSONFormat())
+    answers = [
+        ingest.post(
+            "/v1/reports", structured_message.body, structured_message.headers["content-type"]
+        )
+    ]
+    body, content_type, headers = sdk_binary(
+        sdk_event(r5_event(80), f"{FHIR_JSON}; fhirVersion=5.0")
+    )
+    answers.append(ingest.post("/fhir/AdverseEvent", body, content_type, headers=headers))
+    batch = sdk_batch(
+        sdk_event(native_report(report_id="CE-2")), sdk_event(r4_event(81), FHIR_JSON)
+    )
+    answers.append(ingest.post("/v1/reports", batch, BATCH))
+    answers.append(
+        ingest.post("/fhir/AdverseEvent", sdk_batch(sdk_event(r5_event(82), FHIR_JSON)), BATCH)
+    )
+    assert [answer.status_code for answer in answers] == [202] * 4, answers[-1].text
+    batched = answers[2].json()
+    assert batched["accepted"] == 2
+    assert [(e["index"], e["status"]) for e in batched["events"]] == [
+        (0, "accepted"),
+        (1, "accepted"),
+    ]
+    assert [e["incident"] for e in batched["events"]] == batched["incidents"]
+    incidents = {incident for answer in answers for incident in answer.json()["incidents"]}
+    assert len(incidents) == 5
+    assert {s["incident"] for s in signals_for(kafka, incidents)} == incidents
+
+
+def incidents_after(kafka: KafkaSettings, incidents: set[str]) -> set[str]:
+    """Every incident on incident-signals once these are there."""
+    reader = TopicReader(kafka, [Topics(kafka.topic_prefix).incident_signals])
+    try:
+
+        def seen() -> set[str]:
+            return {json.loads(v)["incident"] for v in reader.values()}
+
+        reader.poll_until(lambda _: incidents <= seen(), timeout=30)
+        return seen()
+    finally:
+        reader.close()
+
+
+def test_each_event_of_a_batch_is_judged_on_its_own(
+    ingest: IngestProcess, kafka: KafkaSettings
+) -> None:
+    process = ingest
+    told = "Ola Testpasient 01017012345"
+    events = [
+        sdk_event(native_report(report_id="B-1")),
+        sdk_event({**native_report(report_id="B-2", title=told), "reported_at": None}),
+        sdk_event(r4_event(90), f"{FHIR_JSON}; fhirVersion=4.0"),
+        sdk_event({"resourceType": "Patient", "name": [{"text": told}]}, FHIR_JSON),
+    ]
+    response = process.post("/v1/reports", sdk_batch(*events), BATCH)
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    outcomes = [
+        (e["index"], e["status"], e.get("problem", {}).get("field")) for e in answer["events"]
+    ]
+    assert outcomes == [
+        (0, "accepted", None),
+        (1, "refused", "reported_at"),
+        (2, "accepted", None),
+        (3, "refused", "$"),
+    ]
+    assert answer["events"][1]["problem"]["reason"] == "invalid-datetime"
+    assert answer["accepted"] == 2 and len(answer["incidents"]) == 2
+    assert "Testpasient" not in response.text and "01017012345" not in response.text
+    refused_incident = pseudonymize(TEST_KEY, "avvik-test", "B-2")
+    assert refused_incident not in incidents_after(kafka, set(answer["incidents"]))
+
+    refused = process.post("/v1/reports", sdk_batch(events[1], events[3]), BATCH)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["reason"] == "no-event-accepted"
+    assert [e["status"] for e in problem["events"]] == ["refused", "refused"]
+    assert "Testpasient" not in refused.text
+
+    too_many = process.post("/v1/reports", sdk_batch(*[events[0]] * 101), BATCH)
+    assert too_many.status_code == 413
+    assert too_many.json()["reason"] == "batch-too-large"
+    not_a_batch = process.post("/v1/reports", b"{}", BATCH)
+    assert (not_a_batch.status_code, not_a_batch.json()["reason"]) == (400, "invalid-batch")
+    subscription = process.post("/fhir/subscription", sdk_batch(events[0]), BATCH)
+    assert subscription.status_code == 415

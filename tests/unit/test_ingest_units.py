@@ -22,7 +22,7 @@ from connectors.ingest import webhooks
 from connectors.ingest.app import ROUTES
 from connectors.ingest.auth import SIGNATURE_HEADER, Authenticator, sign
 from connectors.ingest.bodies import BodyBudget
-from connectors.ingest.cloudevents import unwrap
+from connectors.ingest.cloudevents import batch, event_payload, unwrap
 from connectors.ingest.fhir_client import FhirReader, valid_id
 from connectors.ingest.forwarded import client_address
 from connectors.ingest.notifications import AdverseEventRef, read_notification
@@ -126,10 +126,42 @@ def test_binary_cloudevent_needs_its_attributes() -> None:
     assert payload.cloudevent and payload.body == b"{}"
 
 
-def test_batched_cloudevents_are_not_accepted() -> None:
+def test_a_batch_is_refused_where_a_single_payload_is_expected() -> None:
+    """Subscription notifications come one at a time; only the report routes take batches."""
     with pytest.raises(Problem) as caught:
         unwrap("application/cloudevents-batch+json", {}, {}, b"[]", 10_000)
     assert caught.value.status == 415
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        (b"", 400, "empty"),
+        (b'[{"id": "Ola Testpasient"', 400, "invalid-json"),
+        (b'[{"id": 1, "id": 2}]', 400, "duplicate-key"),
+        (b"[]", 400, "invalid-batch"),
+        (b'{"specversion": "1.0"}', 400, "invalid-batch"),
+        (b"[" + b",".join([b"{}"] * 4) + b"]", 413, "batch-too-large"),
+        (b"[" + b" " * 20_000 + b"]", 413, "too-large"),
+    ],
+)
+def test_a_body_that_is_no_batch_is_refused_as_a_whole(
+    body: bytes, status: int, reason: str
+) -> None:
+    with pytest.raises(Problem) as caught:
+        batch(body, 10_000, max_events=3)
+    assert (caught.value.status, caught.value.reason) == (status, reason)
+    assert "Testpasient" not in json.dumps(caught.value.document())
+
+
+def test_each_event_of_a_batch_gives_its_own_payload_or_problem() -> None:
+    event = {"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": {"a": 1}}
+    events = batch(json.dumps([event, {**event, "id": ""}, "not an event"]).encode(), 10_000, 3)
+    assert json.loads(event_payload(events[0]).body) == {"a": 1}
+    for refused, field in ((events[1], "id"), (events[2], None)):
+        with pytest.raises(Problem) as caught:
+            event_payload(refused)
+        assert (caught.value.status, caught.value.path) == (400, field)
 
 
 KEY = b"webhook-key-of-the-unit-tests-0123456789"
