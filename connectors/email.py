@@ -24,6 +24,7 @@ from connectors.messages import TemplatedSink, Templates
 from runtime.clock import utc_now
 from runtime.settings import PsbSettings
 from schemas import Channel, DeliveryReason, Notification
+from schemas.staff import ascii_email
 
 
 class SmtpSettings(PsbSettings):
@@ -91,7 +92,8 @@ class EmailSink(TemplatedSink):
         message = EmailMessage()
         sender = self.settings.from_address
         message["From"] = Address(display_name=self.settings.from_name, addr_spec=sender)
-        message["To"] = notification.address
+        # an internationalised domain in its xn-- form, which a server without SMTPUTF8 takes
+        message["To"] = ascii_email(notification.address) or notification.address
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(utc_now())
         message["Message-ID"] = message_id(notification.notification_id, sender)

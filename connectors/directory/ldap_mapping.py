@@ -80,17 +80,12 @@ def language_of(value: str | None) -> Language:
     return Language(tag) if tag in Language._value2member_map_ else Language.NB
 
 
-def phone_of(value: str | None, country_code: str | None = None) -> str | None:
+def phone_of(value: str | None, region: str | None = None) -> str | None:
     """The number as the contract stores it (E.164), or None when it is not a valid number.
-    A national number is read in ``PSB_DIRECTORY_PHONE_REGION``, as in a directory file, or
-    in the country of ``country_code`` (``+47``) when one is given."""
+    A national number is read in ``region``, else ``PSB_DIRECTORY_PHONE_REGION``, as in a
+    directory file."""
     if value is None:
         return None
-    region = (
-        phonenumbers.region_code_for_country_code(int(country_code.lstrip("+")))
-        if country_code
-        else None
-    )
     try:
         return normalize_address(Channel.SMS, value, region)
     except AddressRefused:

@@ -84,9 +84,6 @@ class LdapSettings(PsbSettings):
     language_attribute: Attribute = Field(
         "preferredLanguage", description="Attribute with the preferred language (nb, nn, en)."
     )
-    phone_country_code: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{0,3}$")] = Field(
-        "+47", description="Country code put before mobile numbers written without one."
-    )
     interval_s: float = Field(900.0, gt=0, description="Seconds between two syncs.")
     page_size: int = Field(500, ge=1, le=10_000, description="Entries per LDAP result page.")
     timeout_s: int = Field(10, ge=1, le=600, description="Connect and receive timeout, seconds.")

@@ -126,6 +126,11 @@ class Localized(Contract):
         return getattr(self, language.value) or self.nb
 
 
+def in_language(text: str | Localized, language: Language) -> str:
+    """A text that is the same in every language (an address, a number), or a localized one."""
+    return text if isinstance(text, str) else text.text(language)
+
+
 def _not_identifying(codes: tuple[str, ...]) -> tuple[str, ...]:
     for position, code in enumerate(codes):
         reason = identifying_reason(code)
@@ -256,7 +261,9 @@ class Resource(Contract):
     """Help offered to everyone, also to those who decline peer support."""
 
     name: Localized
-    contact: ConfigText
+    contact: ConfigText | Localized = Field(
+        description="An address, number or link; or a text per language (nb, nn, en)."
+    )
 
 
 class Coordinator(Contract):
@@ -279,7 +286,9 @@ class Scheme(Contract):
     professions: tuple[Profession, ...] = ()
     default: bool = Field(False, description="Serves every profession no other scheme names.")
     owner: ConfigText
-    contact: ConfigText
+    contact: ConfigText | Localized = Field(
+        description="An address, number or link; or a text per language (nb, nn, en)."
+    )
     coordinator: Coordinator | None = None
     resources: tuple[Resource, ...] = ()
     first_contact_within: Duration = Field(

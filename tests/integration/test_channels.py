@@ -145,6 +145,22 @@ def test_email_arrives_as_text_and_html_with_a_message_id_from_the_key(
     )
 
 
+def test_an_internationalised_domain_reaches_a_server_without_smtputf8(
+    kafka_factory: Callable[..., KafkaSettings],
+) -> None:
+    kafka = kafka_factory()
+    send(kafka, notification(Channel.EMAIL, address="kari@helse-sør.no"))
+    with SmtpReceiver() as server:
+        run_sink(
+            kafka,
+            EmailSink(smtp_settings(server), templates()),
+            Channel.EMAIL,
+            lambda: len(server.messages) >= 1,
+        )
+    (message,) = server.messages
+    assert message["To"] == "kari@xn--helse-sr-c5a.no"
+
+
 def test_smtp_550_dead_letters_at_once_and_451_is_retried(
     kafka_factory: Callable[..., KafkaSettings],
 ) -> None:

@@ -99,6 +99,6 @@ def test_languages(value: str | None, expected: Language) -> None:
 
 
 def test_phone_numbers_get_the_country_code() -> None:
-    assert phone_of("912 34 567", "+47") == "+4791234567"
-    assert phone_of("+46 70 123 45 67", "+47") == "+46701234567"
-    assert phone_of("ring sentralbordet", "+47") is None
+    assert phone_of("912 34 567", "NO") == "+4791234567"
+    assert phone_of("+46 70 123 45 67", "NO") == "+46701234567"
+    assert phone_of("ring sentralbordet", "NO") is None
