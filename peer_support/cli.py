@@ -50,6 +50,12 @@ PANELS: Final[dict[str, tuple[str, ...]]] = {
 }
 """The top-level help's panels, and the order of commands in them."""
 
+NAMES_NO_ONE: Final = (
+    "note: the report names no staff member by a usable reference, so it offers support to "
+    "no one (a FHIR recorder, participant or contributor needs a reference to a Practitioner "
+    "or PractitionerRole, not only a display; a native report needs staff[].staff_ref)"
+)
+
 _ORDER: Final = [name for names in PANELS.values() for name in names]
 
 
@@ -128,6 +134,8 @@ def minimize_command(
         fail(str(exc))
     for drop in projection.dropped:
         typer.echo(f"dropped {drop.field.value}: {drop.reason.value}", err=True)
+    if not projection.signal.staff:
+        typer.echo(NAMES_NO_ONE, err=True)
     typer.echo(projection.signal.model_dump_json(indent=2))
 
 

@@ -31,6 +31,7 @@ class Simulation:
     refused_lines: list[int] = field(default_factory=list)
     offers: int = 0
     repeated_offers: int = 0
+    naming_no_one: int = 0
     by_role: Counter[str] = field(default_factory=Counter)
     by_unit: Counter[str] = field(default_factory=Counter)
     by_scheme: Counter[str] = field(default_factory=Counter)
@@ -46,6 +47,7 @@ class Simulation:
             "refused_lines": self.refused_lines[:MAX_LISTED_LINES],
             "offers": self.offers,
             "repeated_offers": self.repeated_offers,
+            "reports_naming_no_one": self.naming_no_one,
             "offers_by_role": dict(self.by_role),
             "offers_by_unit": dict(self.by_unit),
             "notifications_by_scheme": dict(self.by_scheme),
@@ -90,6 +92,8 @@ def simulate(
         for drop in projection.dropped:
             result.dropped[f"{drop.field.value}:{drop.reason.value}"] += 1
         signal = projection.signal
+        if not signal.staff:
+            result.naming_no_one += 1
         decision = decide(signal, policy, signal.reported_at, key, known)
         for role, reason in decision.suppressed:
             result.suppressed[f"{role.value}:{reason.value}"] += 1
@@ -122,6 +126,7 @@ def render(result: Simulation, with_directory: bool) -> str:
     lines = [
         f"reports read              {result.reports:>7}",
         f"  refused (not accepted)  {sum(result.refused.values()):>7}",
+        f"  naming no one usable    {result.naming_no_one:>7}   (no staff reference: no offer)",
         f"offers that would be made {result.offers:>7}",
         f"  repeated reports, no second offer {result.repeated_offers:>4}",
         "",

@@ -132,6 +132,8 @@ class Ingest:
             self.metrics.signals.labels(signal.source_format.value).inc()
         for drop in minimized.dropped:
             self.metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
+        naming_no_one = sum(1 for signal in signals if not signal.staff)
+        self.metrics.naming_no_one.inc(naming_no_one)
         answer = Accepted(
             status="accepted",
             accepted=len(signals),
@@ -140,6 +142,7 @@ class Ingest:
                 DroppedValue(field=drop.field.value, reason=drop.reason.value)
                 for drop in minimized.dropped
             ],
+            naming_no_one=naming_no_one,
             events=events,
         )
         return web.json_response(answer.body(), status=202)

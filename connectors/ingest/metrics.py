@@ -32,6 +32,11 @@ class IngestMetrics:
             ["field", "reason"],
             registry=self.registry,
         )
+        self.naming_no_one = Counter(
+            "psb_ingest_signals_naming_no_one",
+            "Signals stored whose report names no staff member by a usable reference.",
+            registry=self.registry,
+        )
         self.notifications = Counter(
             "psb_ingest_notifications",
             "FHIR subscription notifications, by notification type.",

@@ -66,6 +66,12 @@ class Accepted(Answer):
     accepted: int = Field(ge=1, description="Signals stored.")
     incidents: list[Pseudonym] = Field(description="Keyed pseudonym of each signal's incident.")
     dropped: list[DroppedValue]
+    naming_no_one: int = Field(
+        0,
+        ge=0,
+        description="Signals whose report names no staff member by a usable reference (a "
+        "FHIR recorder with only a display, say): stored, but they offer support to no one.",
+    )
     events: list[EventOutcome] | None = Field(
         None, description="CloudEvents batch only: each event's outcome, in the batch's order."
     )

@@ -94,3 +94,17 @@ def test_strict_validates_the_whole_resource() -> None:
     assert lenient.returncode == 0  # the boundary never reads subject
     assert strict.returncode == 2
     assert b"subject.<key>" in strict.stderr and b"Testpasient" not in strict.stderr
+
+
+def test_a_report_that_names_no_one_is_minimized_with_a_note_saying_so() -> None:
+    event = json.loads((FIXTURES / "fhir" / "r4-contributors.json").read_text())
+    event["recorder"] = {"display": "Ingrid Berg"}  # a name, no reference
+    event.pop("contributor", None)
+    done = run(stdin=json.dumps(event).encode())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["staff"] == []
+    (note,) = [line for line in done.stderr.decode().splitlines() if line.startswith("note:")]
+    assert "names no staff member by a usable reference" in note
+    assert "Ingrid" not in done.stderr.decode()
+    named = run(stdin=json.dumps(native_report()).encode())
+    assert "note:" not in named.stderr.decode()

@@ -594,3 +594,24 @@ def test_each_event_of_a_batch_is_judged_on_its_own(
     assert (not_a_batch.status_code, not_a_batch.json()["reason"]) == (400, "invalid-batch")
     subscription = process.post("/fhir/subscription", sdk_batch(events[0]), BATCH)
     assert subscription.status_code == 415
+
+
+def naming_no_one_count(ingest: IngestProcess) -> float:
+    metrics = httpx.get(f"{ingest.base_url}/metrics", timeout=10).text
+    (line,) = [
+        x for x in metrics.splitlines() if x.startswith("psb_ingest_signals_naming_no_one_total")
+    ]
+    return float(line.split()[-1])
+
+
+def test_a_report_naming_no_one_is_stored_and_counted_as_such(ingest: IngestProcess) -> None:
+    before = naming_no_one_count(ingest)
+    event = r4_event(77)
+    event["recorder"] = {"display": "Ingrid Berg"}  # a name, no reference
+    event.pop("contributor", None)
+    response = ingest.post("/fhir/AdverseEvent", event, FHIR_JSON)
+    assert response.status_code == 202, response.text
+    assert (response.json()["accepted"], response.json()["naming_no_one"]) == (1, 1)
+    named = ingest.post("/fhir/AdverseEvent", r4_event(78), FHIR_JSON)
+    assert named.json()["naming_no_one"] == 0
+    assert naming_no_one_count(ingest) == before + 1

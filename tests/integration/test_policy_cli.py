@@ -145,3 +145,14 @@ def test_simulate_names_a_reports_file_it_cannot_read_in_one_line(tmp_path: Path
             + ("No such file or directory" if reports != tmp_path else "Is a directory")
         ]
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_simulate_counts_reports_that_name_no_one(tmp_path: Path) -> None:
+    reports = tmp_path / "reports.ndjson"
+    lines = (SAMPLES / "past-reports.ndjson").read_text().splitlines()
+    unnamed = json.loads(lines[0])
+    unnamed["staff"] = []
+    reports.write_text("\n".join([*lines, json.dumps(unnamed)]) + "\n")
+    result = run("simulate", str(SAMPLES / "demo-policy.yaml"), "--reports", str(reports), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reports_naming_no_one"] == 1
