@@ -70,7 +70,7 @@ class Accepted(Answer):
         0,
         ge=0,
         description="Signals whose report names no staff member by a usable reference (a "
-        "FHIR recorder with only a display, say): stored, but they offer support to no one.",
+        "FHIR recorder given by name only, say): stored, but they offer support to no one.",
     )
     events: list[EventOutcome] | None = Field(
         None, description="CloudEvents batch only: each event's outcome, in the batch's order."
