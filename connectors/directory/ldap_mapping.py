@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
-import phonenumbers
 from pydantic import ValidationError
 
 from connectors.directory.ldap_settings import LdapSettings
