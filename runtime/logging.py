@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
 
 from schemas.boundary import BoundaryError
@@ -51,7 +52,8 @@ ALLOWED_FIELDS: Final = frozenset(
         "attempt",
         "delay_s",
         "duration_ms",
-        # opaque ids (derived, never input)
+        # opaque ids and pseudonyms (derived, never input): a report's correlation ids
+        "incident",
         "offer_id",
         "notification_id",
         "policy_version",
@@ -68,6 +70,9 @@ ALLOWED_FIELDS: Final = frozenset(
         "exception_message",
         "stack",
         "dropped_fields",
+        # the trace a line belongs to (runtime.tracing)
+        "trace_id",
+        "span_id",
     }
 )
 
@@ -83,6 +88,7 @@ NOISY_LOGGERS: Final = (
     "venusian",
     "httpx",  # logs each request with its URL, which may hold a secret
     "httpcore",
+    "opentelemetry",  # the SDK's own chatter; a failed export still warns
 )
 
 
@@ -97,6 +103,15 @@ def allow_listed_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
         del event_dict[key]
     if dropped:
         event_dict["dropped_fields"] = len(dropped)
+    return event_dict
+
+
+def trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The trace and span of the step a line is written in, to find its spans from it."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
     return event_dict
 
 
@@ -182,6 +197,7 @@ def configure(level: str = "info", stream: IO[str] | None = None) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        trace_ids,
         safe_exception,
         allow_listed_fields,
     ]

@@ -11,6 +11,7 @@ in force stays.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from runtime.logging import get_logger
@@ -28,6 +29,8 @@ class PolicyHolder:
         self.current: Policy = self._parse(data)
         self._digest = self._hash(data)
         self._refused: str | None = None
+        self.on_refused: Callable[[], None] = lambda: None
+        """Called once per refused version of the file: the holder's owner counts it."""
         log.info("policy in force", policy_version=self.current.version)
 
     @staticmethod
@@ -58,6 +61,7 @@ class PolicyHolder:
             policy = self._parse(data)
         except PolicyError as exc:
             self._refused = digest
+            self.on_refused()
             log.error(
                 "new policy refused, keeping the policy in force",
                 policy_version=self.current.version,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import faust
 
+from runtime import tracing
 from runtime.clock import utc_now
 from runtime.policy_holder import PolicyHolder
 from runtime.replicated_view import ReplicatedView
@@ -40,10 +41,15 @@ class WorkerContext:
     clock: Callable[[], datetime] = utc_now
     ledgers: list[Ledger] = field(default_factory=list)
 
-    def send_notification(self, notification: Notification) -> None:
-        """Into the outbox, for the topic of the notification's channel."""
+    def __post_init__(self) -> None:
+        self.policy.on_refused = self.metrics.policy_reload_refused.inc
+        tracing.setup("peer-support-worker")  # one context per worker process
+
+    def send_notification(self, notification: Notification, incident: str | None = None) -> None:
+        """Into the outbox, for the topic of the notification's channel; ``incident`` goes
+        in its headers, for the sink's logs (a notification names no incident)."""
         topic = self.topics.notifications(notification.channel)
-        self.outbox.put_model(topic, notification.notification_id, notification)
+        self.outbox.put_model(topic, notification.notification_id, notification, incident)
 
     def ledger(
         self,

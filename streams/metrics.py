@@ -1,16 +1,20 @@
-"""Prometheus counters of the stream worker. Labels are codes (reason, role, channel),
-never anything taken from a report or a person."""
+"""Prometheus metrics of the stream worker. Labels are codes (reason, role, channel) and
+agent or topic names, never anything taken from a report or a person."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterator
 
+import faust
+from prometheus_client import Counter, Gauge, Histogram
+
+from runtime.metrics import Lag, process_registry
 from streams.evaluation.figures import BOUNDS_S
 
 
 class WorkerMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = process_registry()
         self.reports = Counter(
             "psb_reports_total",
             "Incident reports read, by outcome (signal, dead-lettered).",
@@ -69,6 +73,22 @@ class WorkerMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.schedule_backlog = Gauge(
+            "psb_schedule_backlog",
+            "Offers and reminders waiting in this worker's schedule, all stages together.",
+            registry=self.registry,
+        )
+        self.policy_reload_refused = Counter(
+            "psb_policy_reload_refused",
+            "Changed policy files refused at reload (the policy in force stays).",
+            registry=self.registry,
+        )
+        self.source_last_report = Gauge(
+            "psb_source_last_report_timestamp_seconds",
+            "When a report was last read from incident-reports or a signal from "
+            "incident-signals (unix seconds): the reporting source's heartbeat.",
+            registry=self.registry,
+        )
         self.policy_info = Gauge(
             "psb_policy_info",
             "The policy in force (value 1), labelled with its version.",
@@ -112,3 +132,23 @@ class WorkerMetrics:
             buckets=BOUNDS_S,
             registry=self.registry,
         )
+
+
+def agent_lag(app: faust.App) -> Iterator[Lag]:
+    """Each agent's records not yet committed on the partitions this worker holds: the end
+    offset from the consumer's last fetch (no request of its own) minus Faust's committed
+    offset, or minus 0 where nothing was ever committed. Agents reading the same topic
+    show the same figure: Faust commits a record once every agent on it is done."""
+    consumer = app._consumer  # noqa: SLF001  # ``app.consumer`` would build one before start
+    if consumer is None:
+        return
+    assigned = consumer.assignment()
+    committed = consumer._committed_offset  # type: ignore[attr-defined]  # noqa: SLF001  # no getter
+    for agent in app.agents.values():
+        topics = set(agent.get_topic_names())
+        for tp in assigned:
+            if tp.topic not in topics:
+                continue
+            end = consumer.highwater(tp)
+            if end is not None:  # None until the partition's first fetch
+                yield Lag(agent.name, tp.topic, end - (committed.get(tp) or 0))

@@ -50,13 +50,16 @@ from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel
 
 from runtime.logging import get_logger
+from runtime.tracing import record_headers
 
 log = get_logger("outbox")
 FLUSH_INTERVAL_S = 0.05
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 _partitioner = DefaultPartitioner()
-_Pending = dict[tuple[str, int | None], dict[object, tuple[bytes | None, bytes | None]]]
+Headers = list[tuple[str, bytes]]
+_Record = tuple[bytes | None, bytes | None, Headers]
+_Pending = dict[tuple[str, int | None], dict[object, _Record]]
 
 
 class Outbox:
@@ -95,14 +98,25 @@ class Outbox:
         self._work_tables.add(table.name)
 
     def put(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        headers: Headers | None = None,
     ) -> None:
         """A record for a topic; without a partition, the key chooses it as Kafka's would."""
         records = self._outputs.setdefault((topic, partition), {})
-        records[next(self._sequence)] = (key, value)
+        records[next(self._sequence)] = (key, value, headers or [])
 
-    def put_model(self, topic: str, key: str, model: BaseModel) -> None:
-        self.put(topic, key.encode(), model.model_dump_json().encode())
+    def put_model(
+        self, topic: str, key: str, model: BaseModel, incident: str | None = None
+    ) -> None:
+        """A record about ``incident``: its headers carry the incident and the current
+        trace context to whoever reads it (:func:`runtime.tracing.record_headers`)."""
+        self.put(
+            topic, key.encode(), model.model_dump_json().encode(), headers=record_headers(incident)
+        )
 
     def put_changelog(self, table: Any, partition: int, key: str, value: str | None) -> None:
         """A table write (``None``: delete), serialised as Faust's changelog does for our
@@ -115,7 +129,7 @@ class Outbox:
         pending = self._work if table.name in self._work_tables else self._changelogs
         records = pending.setdefault((topic, partition), {})
         records.pop(raw_key, None)
-        records[raw_key] = (raw_key, raw_value)
+        records[raw_key] = (raw_key, raw_value, [])
 
     async def flush(self) -> None:
         """Returns when everything put so far is acknowledged by the broker (the outputs),
@@ -227,14 +241,14 @@ class Outbox:
         self, producer: Any, pending: _Pending
     ) -> list[tuple[str, int, list[Any]]]:
         """``pending`` as record batches per topic partition, in the order put."""
-        records_of: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
+        records_of: dict[tuple[str, int], list[_Record]] = {}
         for (topic, partition), records in pending.items():
             partitions = await self._partitions_of(producer, topic) if partition is None else []
-            for key, value in records.values():
+            for record in records.values():
                 number = partition
                 if number is None:
-                    number = _partitioner(key, partitions, partitions)
-                records_of.setdefault((topic, number), []).append((key, value))
+                    number = _partitioner(record[0], partitions, partitions)
+                records_of.setdefault((topic, number), []).append(record)
         changelogs = self._changelog_topics.values()
         groups = []
         for (topic, number), group in records_of.items():
@@ -256,14 +270,19 @@ async def _hand_over(
     return [await producer.send_batch(batch, topic, partition=partition) for batch in batches]
 
 
-def _filled(producer: Any, records: list[tuple[bytes | None, bytes | None]]) -> list[Any]:
+def _filled(producer: Any, records: list[_Record]) -> list[Any]:
     """``records`` in record batches, in order; as many as their size needs."""
     batches = [producer.create_batch()]
-    for key, value in records:
-        if batches[-1].append(key=key, value=value, timestamp=None) is None:
+    for record in records:
+        if _append(batches[-1], record) is None:
             batches.append(producer.create_batch())  # full: start another
-            batches[-1].append(key=key, value=value, timestamp=None)
+            _append(batches[-1], record)
     return batches
+
+
+def _append(batch: Any, record: _Record) -> Any:
+    key, value, headers = record
+    return batch.append(key=key, value=value, timestamp=None, headers=headers)
 
 
 def _merged(groups: list[_Pending]) -> _Pending:

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from prometheus_client import generate_latest
-
+from runtime.metrics import ConsumerLag, metrics_handler
 from streams.context import WorkerContext
-
-# aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
-
+from streams.metrics import agent_lag
 
 ROUTES: Final = ("/", "/health/live", "/health/ready", "/metrics")
 """Every route the worker's port serves; ``/`` is Faust's fixed ``{"status": "OK"}``."""
@@ -23,6 +19,8 @@ ROUTES: Final = ("/", "/health/live", "/health/ready", "/metrics")
 
 def register(ctx: WorkerContext) -> None:
     app = ctx.app
+    ctx.metrics.registry.register(ConsumerLag(lambda: agent_lag(app)))
+    exposition = metrics_handler(ctx.metrics.registry)
 
     @app.page("/health/live")
     async def live(view: Any, request: Any) -> Any:
@@ -41,6 +39,4 @@ def register(ctx: WorkerContext) -> None:
 
     @app.page("/metrics")
     async def metrics(view: Any, request: Any) -> Any:
-        return view.bytes(
-            generate_latest(ctx.metrics.registry), content_type=PROMETHEUS_CONTENT_TYPE
-        )
+        return await exposition(request)  # Faust's driver hands over aiohttp's own request

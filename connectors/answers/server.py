@@ -21,7 +21,7 @@ from typing import Any, Final
 from aiohttp import web
 from confluent_kafka import KafkaError, Producer
 from jinja2 import Environment, PackageLoader, select_autoescape
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import Counter
 
 from connectors.answers.known import KnownAnswers
 from connectors.answers.origin import same_origin
@@ -30,13 +30,13 @@ from connectors.answers.tokens import AnswerClaim, AnswerTokens, TokenError
 from runtime.clock import utc_now
 from runtime.kafka import producer_config
 from runtime.logging import get_logger
+from runtime.metrics import metrics_handler, process_registry
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Language, SupportResponse
 
 log = get_logger("answers")
 
-PROMETHEUS_CONTENT_TYPE: Final = "text/plain; version=0.0.4"
 SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
     # not no-referrer: with it, browsers send "Origin: null" on our own form's POST, and the
@@ -107,7 +107,7 @@ class AnswersEndpoint:
             loader=PackageLoader("connectors.answers", "templates"),
             autoescape=select_autoescape(default=True),
         )
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = process_registry()
         self.clicks = Counter(
             "psb_answer_clicks_total",
             "Answer confirmations by answer and outcome (recorded, repeat, expired, invalid, "
@@ -124,7 +124,7 @@ class AnswersEndpoint:
         app.router.add_post("/a/{token}", self.confirm)
         app.router.add_get("/health/live", self.live)
         app.router.add_get("/health/ready", self.ready)
-        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/metrics", metrics_handler(self.registry))
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -248,11 +248,6 @@ class AnswersEndpoint:
         ready = self.known.ready.is_set()
         return web.json_response(
             {"status": "ready" if ready else "waiting"}, status=200 if ready else 503
-        )
-
-    async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(self.registry), content_type=PROMETHEUS_CONTENT_TYPE
         )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+
+from runtime.metrics import metrics_handler
 
 
 class HealthServer:
@@ -21,13 +23,13 @@ class HealthServer:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.host = host
-        self._registry = registry
         self.port = port
         self._ready = ready
         app = web.Application()
         app.router.add_get("/health/live", self._live)
         app.router.add_get("/health/ready", self._readiness)
-        app.router.add_get("/metrics", self._metrics)
+        if registry is not None:
+            app.router.add_get("/metrics", metrics_handler(registry))
         self._runner = web.AppRunner(app, access_log=None)
 
     async def _live(self, _: web.Request) -> web.Response:
@@ -37,13 +39,6 @@ class HealthServer:
         ready = self._ready()
         return web.json_response(
             {"status": "ready" if ready else "starting"}, status=200 if ready else 503
-        )
-
-    async def _metrics(self, _: web.Request) -> web.Response:
-        if self._registry is None:
-            return web.Response(status=404)
-        return web.Response(
-            body=generate_latest(self._registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def start(self) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from connectors.base.delivery import DeliverySettings, TokenBucket, backoff_s, load_delivered
@@ -27,9 +28,11 @@ from connectors.base.exceptions import (
 )
 from connectors.base.metrics import SinkMetrics
 from connectors.base.sink import Sink
+from runtime import tracing
 from runtime.clock import utc_now
 from runtime.kafka import consumer_config, producer_config
 from runtime.logging import get_logger
+from runtime.metrics import ConsumerLag, Lag
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import (
@@ -87,6 +90,7 @@ class SinkRunner:
         self._producer = Producer(
             producer_config(kafka, **{"batch.num.messages": 1, "linger.ms": 0})
         )
+        self.channel = channel
         self.limiter = TokenBucket(self.settings.rate_for(channel), self.settings.rate_burst)
         self.done: set[str] = set()
         """Notifications delivered or refused for good: never sent again."""
@@ -94,13 +98,31 @@ class SinkRunner:
         self.ready = False
         self._assignments = 0
         self._stale = False
+        self.consumer_name = f"sink-{channel.value}" if channel else "sink"
+        self._unfinished: dict[tuple[str, int], int] = {}
+        """Per partition, the first offset not yet committed, as far as this process knows."""
+        self.metrics.registry.register(ConsumerLag(self.lag))
 
-    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """After a rebalance, partitions may come from a replica that sent and died before
         committing: read the receipts again before the next send (the first assignment
         follows the read at start-up)."""
         self._assignments += 1
         self._stale = self._assignments > 1
+        for tp in partitions:  # another replica may have moved them on meanwhile
+            self._unfinished.pop((tp.topic, tp.partition), None)
+
+    def lag(self) -> Iterator[Lag]:
+        """Records not yet done on each held partition: the end offset the last fetch
+        brought (no request of its own) minus the first offset not yet committed, the
+        record being delivered or retried included."""
+        assigned = self._consumer.assignment()
+        for tp in self._consumer.position(assigned) if assigned else []:
+            watermarks = self._consumer.get_watermark_offsets(tp, cached=True)
+            done = self._unfinished.get((tp.topic, tp.partition), tp.offset)
+            if watermarks is None or watermarks[1] < 0 or done < 0:
+                continue  # not fetched yet: unknown rather than wrong
+            yield Lag(self.consumer_name, tp.topic, watermarks[1] - done)
 
     async def _load_receipts(self) -> None:
         found = await asyncio.to_thread(
@@ -110,6 +132,9 @@ class SinkRunner:
         log.info("receipts read", topic=self.receipts_topic, count=len(found))
 
     async def run(self, stop: asyncio.Event) -> None:
+        tracing.setup(
+            f"peer-support-sink-{self.channel.value}" if self.channel else "peer-support-sink"
+        )
         await self.sink.setup()
         try:
             await self._load_receipts()
@@ -124,6 +149,9 @@ class SinkRunner:
                     if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - public constant
                         log.warning("consumer error", reason=error.name())
                     continue
+                self._unfinished[(message.topic() or "", message.partition() or 0)] = (
+                    message.offset() or 0
+                )
                 if self._stale:
                     self._stale = False
                     await self._load_receipts()
@@ -142,14 +170,36 @@ class SinkRunner:
             self._consumer.commit(message=message, asynchronous=False)
         except KafkaException as exc:  # e.g. the partition moved on during a long retry
             log.warning("commit failed", topic=message.topic(), reason=exc.args[0].name())
+        else:
+            self._unfinished[(message.topic() or "", message.partition() or 0)] = (
+                message.offset() or 0
+            ) + 1
 
     async def _handle(self, message: Message, stop: asyncio.Event) -> bool:
-        """Deliver one record; ``True`` when its outcome is recorded and it may be committed."""
+        """Deliver one record; ``True`` when its outcome is recorded and it may be committed.
+        In a span continuing the worker's, the incident named in every log line."""
         try:
             notification = Notification.model_validate_json(message.value() or b"")
         except ValidationError:
             self._dead_letter(message, Reason.INVALID)
             return True
+        headers = message.headers()
+        attributes = {
+            **tracing.consumed(
+                message.topic() or "",
+                incident=tracing.incident_of(headers),
+                offer=notification.offer_id,
+                notification=notification.notification_id,
+            ),
+            "psb.channel": notification.channel.value,
+            "psb.kind": notification.kind.value,
+        }
+        with tracing.step("deliver", attributes, headers=headers, kind=SpanKind.CONSUMER):
+            return await self._deliver(message, notification, stop)
+
+    async def _deliver(
+        self, message: Message, notification: Notification, stop: asyncio.Event
+    ) -> bool:
         if notification.notification_id in self.done:
             self.metrics.skipped.labels(notification.channel.value).inc()
             log.info(
@@ -183,6 +233,7 @@ class SinkRunner:
             else:
                 self._record(notification, Outcome.DELIVERED, attempt)
                 self.done.add(notification.notification_id)
+                tracing.annotate({"psb.attempt": attempt})
                 log.info(
                     "delivered",
                     notification_id=notification.notification_id,
@@ -206,6 +257,7 @@ class SinkRunner:
             attempt, self.settings.retry_initial_s, self.settings.retry_max_s, retry_after
         )
         self._record(notification, Outcome.RETRYING, attempt, reason, status, wait)
+        tracing.annotate({"psb.reason": reason.value, "psb.attempt": attempt})
         log.warning(
             "delivery failed, will retry",
             notification_id=notification.notification_id,
@@ -226,6 +278,7 @@ class SinkRunner:
         status: int | None,
     ) -> None:
         self._record(notification, Outcome.FAILED_PERMANENTLY, attempt, reason, status)
+        tracing.annotate({"psb.reason": reason.value, "psb.attempt": attempt})
         self._dead_letter(message, Reason.REFUSED, notification.notification_id)
         self.done.add(notification.notification_id)
         log.warning(

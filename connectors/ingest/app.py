@@ -24,13 +24,12 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from prometheus_client import generate_latest
 
 from connectors.ingest import cloudevents
 from connectors.ingest.admission import Admitted, Gate
 from connectors.ingest.auth import Authenticator
 from connectors.ingest.fhir_client import FhirReader
-from connectors.ingest.metrics import IngestMetrics
+from connectors.ingest.metrics import UNMATCHED, IngestMetrics
 from connectors.ingest.notifications import read_notification
 from connectors.ingest.openapi import openapi_document
 from connectors.ingest.outcomes import (
@@ -46,8 +45,11 @@ from connectors.ingest.outcomes import (
 from connectors.ingest.problems import SERVER_NAME, Problem
 from connectors.ingest.producer import BrokerUnavailable, SignalProducer
 from connectors.ingest.settings import FhirReadSettings, IngestSettings
+from connectors.ingest.tracing import requests as traced
+from runtime import tracing
 from runtime.clock import utc_now
 from runtime.logging import get_logger
+from runtime.metrics import metrics_handler
 from runtime.policy_holder import PolicyHolder
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings
 from runtime.staff_view import StaffView
@@ -60,7 +62,6 @@ log = get_logger("ingest")
 
 JSON: Final = "application/json"
 FHIR_JSON: Final = "application/fhir+json"
-PROMETHEUS_CONTENT_TYPE: Final = "text/plain; version=0.0.4"
 FHIR_VERSIONS: Final = {
     "4.0": InputFormat.FHIR_R4,
     "4.3": InputFormat.FHIR_R4,
@@ -95,6 +96,9 @@ class Ingest:
     reload_interval_s: float
     reader: FhirReader | None = None
 
+    def __post_init__(self) -> None:
+        self.policy.on_refused = self.metrics.policy_reload_refused.inc
+
     def minimize(
         self,
         document: Mapping[str, Any],
@@ -128,10 +132,13 @@ class Ingest:
                 "broker-unavailable",
                 headers={"Retry-After": str(self.settings.retry_after_s)},
             ) from None
+        self.metrics.source_last_report.set_to_current_time()
         for signal in signals:
             self.metrics.signals.labels(signal.source_format.value).inc()
         for drop in minimized.dropped:
             self.metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
+        for signal in signals:
+            log.info("ingest accepted", incident=signal.incident, format=signal.source_format.value)
         naming_no_one = sum(1 for signal in signals if not signal.staff)
         self.metrics.naming_no_one.inc(naming_no_one)
         answer = Accepted(
@@ -149,6 +156,7 @@ class Ingest:
 
     def refused(self, problem: Problem) -> None:
         self.metrics.refused.labels(problem.reason).inc()
+        tracing.annotate({"psb.reason": problem.reason})
         log.info("request refused", status=problem.status, reason=problem.reason, path=problem.path)
 
 
@@ -315,9 +323,8 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response(answer.body(), status=200 if ok else 503)
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[INGEST].metrics.registry)
-    return web.Response(body=body, headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
+async def metrics(request: web.Request) -> web.StreamResponse:
+    return await metrics_handler(request.app[INGEST].metrics.registry)(request)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -379,7 +386,7 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
     """Admit a POST, then turn every refusal into a problem document, and count it."""
     ingest = request.app[INGEST]
     resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None and resource.name != "other" else ""
+    route = resource.canonical if resource is not None and resource.name != "other" else UNMATCHED
     started = time.monotonic()
     try:
         response = await _admitted(request, handler, ingest.gate)
@@ -393,8 +400,8 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
     except Exception as exc:  # a bug: answer without detail, log the type and frames only
         log.error("request failed", exc_info=exc)
         response = Problem(500, "internal").response()
-    ingest.metrics.requests.labels(route or "unknown", str(response.status)).inc()
-    ingest.metrics.latency.labels(route or "unknown").observe(time.monotonic() - started)
+    ingest.metrics.requests.labels(route, str(response.status)).inc()
+    ingest.metrics.latency.labels(route).observe(time.monotonic() - started)
     return response
 
 
@@ -428,7 +435,7 @@ def create_app(
         reload_interval_s=policy.reload_interval_s,
     )
     # admission reads bodies within the limit; aiohttp would stop reading past it too
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[refusals])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[traced(), refusals])
     app[INGEST] = ingest
     for path in dict.fromkeys(path for _, path, _ in ROUTES):
         served = [(method, handler) for method, known, handler in ROUTES if known == path]

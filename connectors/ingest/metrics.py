@@ -1,16 +1,25 @@
-"""Prometheus metrics of the ingest server: counts by route, status and reason code only."""
+"""Prometheus metrics of the ingest server: counts by route template, status and reason
+code only, never a raw path or anything from a report."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from typing import Final
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from runtime.metrics import process_registry
+
+UNMATCHED: Final = "unmatched"
+"""The route label of a request no route serves (404, or 405 for an unknown path): the raw
+path would let any caller add label values without bound."""
 
 
 class IngestMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = process_registry()
         self.requests = Counter(
             "psb_ingest_requests",
-            "HTTP requests by route and status.",
+            "HTTP requests by route template (or 'unmatched') and status.",
             ["route", "status"],
             registry=self.registry,
         )
@@ -47,5 +56,15 @@ class IngestMetrics:
             "psb_ingest_request_seconds",
             "Time to answer a request, including the broker acknowledgement.",
             ["route"],
+            registry=self.registry,
+        )
+        self.policy_reload_refused = Counter(
+            "psb_policy_reload_refused",
+            "Changed policy files refused at reload (the policy in force stays).",
+            registry=self.registry,
+        )
+        self.source_last_report = Gauge(
+            "psb_source_last_report_timestamp_seconds",
+            "When a report was last accepted (unix seconds): the reporting source's heartbeat.",
             registry=self.registry,
         )

@@ -12,7 +12,9 @@ import threading
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from opentelemetry.trace import SpanKind
 
+from runtime import tracing
 from runtime.kafka import producer_config
 from runtime.logging import get_logger
 from runtime.settings import KafkaSettings
@@ -48,18 +50,32 @@ class SignalProducer:
             self._producer.poll(0.05)
 
     async def send(self, signal: IncidentSignal) -> None:
-        """Produce one signal; return once the broker has it, or raise BrokerUnavailable."""
+        """Produce one signal; return once the broker has it, or raise BrokerUnavailable.
+        Its headers carry the incident and the trace context on to the worker."""
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": self.topic,
+            "psb.incident": signal.incident,
+            "psb.source_format": signal.source_format.value,
+        }
+        with tracing.step("publish", attributes, kind=SpanKind.PRODUCER):
+            await self._send(signal)
+
+    async def _send(self, signal: IncidentSignal) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
-            loop.call_soon_threadsafe(_settle, future, error)
+            loop.call_soon_threadsafe(_settle, future, error, signal.incident)
 
+        headers: list[tuple[str, str | bytes | None]] = [*tracing.record_headers(signal.incident)]
         try:
             self._producer.produce(
                 self.topic,
                 key=signal.incident.encode(),
                 value=signal.model_dump_json().encode(),
+                headers=headers,
                 on_delivery=delivered,
             )
         except (BufferError, KafkaException) as exc:
@@ -85,11 +101,11 @@ class SignalProducer:
             log.warning("records left unacknowledged at shutdown", count=remaining)
 
 
-def _settle(future: asyncio.Future[None], error: Any) -> None:
+def _settle(future: asyncio.Future[None], error: Any, incident: str) -> None:
     if future.done():
         return
     if error is None:
         future.set_result(None)
     else:
-        log.warning("record not acknowledged", reason=str(error.name()))
+        log.warning("record not acknowledged", incident=incident, reason=str(error.name()))
         future.set_exception(BrokerUnavailable())

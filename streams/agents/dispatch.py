@@ -20,6 +20,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from runtime import tracing
 from runtime.logging import get_logger
 from schemas import (
     Answer,
@@ -125,6 +128,14 @@ class Dispatcher:
         }
 
     async def deliver(self, pending: Pending) -> None:
+        """In a step of its own: a child of the offer's when the offer is due at once, the
+        root of a trace of its own when the schedule sends it later."""
+        offer = pending.offer
+        ids = {"psb.incident": offer.incident, "psb.offer": offer.offer_id}
+        with tracing.step("notify", {**ids, "psb.kind": KIND_OF_STAGE[pending.stage].value}):
+            await self._deliver(pending)
+
+    async def _deliver(self, pending: Pending) -> None:
         ctx = self.ctx
         now = ctx.clock()
         policy = ctx.policy.current
@@ -142,6 +153,7 @@ class Dispatcher:
         )
         if isinstance(outcome, Skip):
             ctx.metrics.not_notified.labels(outcome.value).inc()
+            tracing.annotate({"psb.reason": outcome.value})
             log.info("offer not notified", offer_id=pending.offer.offer_id, reason=outcome.value)
             self.schedule.remove(pending.offer.offer_id)
             return
@@ -149,7 +161,17 @@ class Dispatcher:
             ctx.metrics.duplicates.labels("notification").inc()
         else:  # sent before it is recorded as sent (the outbox sends outputs before the
             # ledgers): a stop between them repeats, never loses
-            ctx.send_notification(outcome)
+            ctx.send_notification(outcome, pending.offer.incident)
+            tracing.annotate(
+                {"psb.notification": outcome.notification_id, "psb.channel": outcome.channel.value}
+            )
+            log.info(
+                "notification sent to channel topic",
+                offer_id=pending.offer.offer_id,
+                notification_id=outcome.notification_id,
+                channel=outcome.channel.value,
+                kind=outcome.kind.value,
+            )
             self.sent.record(
                 outcome.notification_id,
                 now.isoformat(),
@@ -179,6 +201,7 @@ class Dispatcher:
         stages = [pending.stage for pending in self.schedule.entries()]
         for stage in Stage:
             self.ctx.metrics.scheduled.labels(stage.value).set(stages.count(stage))
+        self.ctx.metrics.schedule_backlog.set(len(stages))
 
     async def deliver_due(self) -> int:
         self.count_waiting()
@@ -189,7 +212,12 @@ class Dispatcher:
             try:
                 await self.deliver(pending)
             except Exception as exc:  # one bad entry must not stop the others
-                log.error("delivery failed", offer_id=pending.offer.offer_id, exc_info=exc)
+                log.error(
+                    "delivery failed",
+                    incident=pending.offer.incident,
+                    offer_id=pending.offer.offer_id,
+                    exc_info=exc,
+                )
         await self.ctx.outbox.flush()
         return len(due)
 
@@ -243,28 +271,40 @@ def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
     sent = ctx.ledger("notifications-made")
     requested = ctx.ledger("reminders-requested")
     dispatcher = Dispatcher(ctx, schedule, sent, scheduled, requested)
+    source = offers.get_topic_name()
+
+    async def take(offer: SupportOffer, partition: int) -> None:
+        if offer.offer_id in scheduled:
+            ctx.metrics.duplicates.labels("scheduled").inc()
+            log.info("offer already scheduled, not scheduled again")
+            return
+        expiry = offer_expiry(offer, ctx.policy.current)
+        if expiry <= ctx.clock():  # its ledger entries may be forgotten already
+            ctx.metrics.too_old.labels("offer").inc()
+            tracing.annotate({"psb.reason": "too-old"})
+            log.info("offer too old, dropped", reason="too-old")
+            return
+        pending = Pending(offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition)
+        # before the ledger entry that makes a replay skip it
+        schedule.put(pending, expiry)
+        scheduled.record(offer.offer_id, offer.model_dump_json(), partition, expiry)
+        if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
+            await dispatcher.deliver(pending)
+        else:
+            log.info("offer scheduled")
 
     @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
             for event in events:
                 offer: SupportOffer = event.value
-                if offer.offer_id in scheduled:
-                    ctx.metrics.duplicates.labels("scheduled").inc()
-                    continue
-                expiry = offer_expiry(offer, ctx.policy.current)
-                if expiry <= ctx.clock():  # its ledger entries may be forgotten already
-                    ctx.metrics.too_old.labels("offer").inc()
-                    continue
-                partition = event.message.partition
-                pending = Pending(
-                    offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition
-                )
-                # before the ledger entry that makes a replay skip it
-                schedule.put(pending, expiry)
-                scheduled.record(offer.offer_id, offer.model_dump_json(), partition, expiry)
-                if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
-                    await dispatcher.deliver(pending)
+                with tracing.step(
+                    "dispatch",
+                    tracing.consumed(source, incident=offer.incident, offer=offer.offer_id),
+                    headers=event.message.headers,
+                    kind=SpanKind.CONSUMER,
+                ):
+                    await take(offer, event.message.partition)
             await ctx.outbox.flush()
 
     @app.agent(responses, name="responses")

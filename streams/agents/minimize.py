@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from runtime import tracing
 from runtime.logging import get_logger
 from schemas import IncidentSignal, Reason
 from schemas.boundary import BoundaryError, Projection, project
@@ -37,27 +40,42 @@ def _minimize_record(ctx: WorkerContext, event: Any) -> Projection:
 def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
     metrics = ctx.metrics
     topic = signals.get_topic_name()
+    source = reports.get_topic_name()
+
+    async def handle(event: Any) -> None:
+        try:
+            projection = _minimize_record(ctx, event)
+        except BoundaryError as error:
+            letter = from_boundary_error(event.message, error)
+        except Exception as exc:  # a bug must not stop the stream either
+            log.error("report could not be processed", exc_info=exc)
+            letter = dead_letter_for(event.message, Reason.UNPROCESSABLE)
+        else:
+            signal: IncidentSignal = projection.signal
+            source_format = signal.source_format.value
+            tracing.annotate({"psb.incident": signal.incident, "psb.source_format": source_format})
+            ctx.outbox.put_model(topic, signal.incident, signal, signal.incident)
+            metrics.reports.labels("signal").inc()
+            for drop in projection.dropped:
+                metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
+            log.info("signal minimized", incident=signal.incident, format=source_format)
+            return
+        tracing.annotate({"psb.reason": letter.reason.value})
+        await send_dead_letter(ctx.app, letter)
+        metrics.reports.labels("dead-lettered").inc()
+        metrics.dead_letters.labels(letter.reason.value).inc()
 
     @ctx.app.agent(reports, name="minimize")
     async def minimize_agent(stream: Any) -> None:
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
+            metrics.source_last_report.set_to_current_time()
             await ctx.directory.ready.wait()
             for event in events:
-                try:
-                    projection = _minimize_record(ctx, event)
-                except BoundaryError as error:
-                    letter = from_boundary_error(event.message, error)
-                except Exception as exc:  # a bug must not stop the stream either
-                    log.error("report could not be processed", exc_info=exc)
-                    letter = dead_letter_for(event.message, Reason.UNPROCESSABLE)
-                else:
-                    signal: IncidentSignal = projection.signal
-                    ctx.outbox.put_model(topic, signal.incident, signal)
-                    metrics.reports.labels("signal").inc()
-                    for drop in projection.dropped:
-                        metrics.dropped.labels(drop.field.value, drop.reason.value).inc()
-                    continue
-                await send_dead_letter(ctx.app, letter)
-                metrics.reports.labels("dead-lettered").inc()
-                metrics.dead_letters.labels(letter.reason.value).inc()
+                with tracing.step(
+                    "minimize",
+                    tracing.consumed(source),
+                    headers=event.message.headers,
+                    kind=SpanKind.CONSUMER,
+                ):
+                    await handle(event)
             await ctx.outbox.flush()

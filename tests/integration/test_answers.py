@@ -187,6 +187,8 @@ def test_health_and_metrics(setup: tuple[KafkaSettings, AnswersProcess, Path]) -
     status, text = endpoint.request("GET", "/metrics")
     assert status == 200
     assert "psb_answer_clicks_total" in text
+    for family in ("process_cpu_seconds_total", "python_info", "psb_build_info"):
+        assert f"\n{family}" in text, family
     assert "ANS-" not in text
     assert not any(person(e)[4:] in text for e in ("ANS-1", "ANS-2", "ANS-3"))
 

@@ -296,10 +296,24 @@ def test_openapi_document_is_served_and_every_path_answers(ingest: IngestProcess
 
 
 def test_metrics_count_requests_and_signals(ingest: IngestProcess) -> None:
+    before = time.time()
     ingest.post("/v1/reports", native_report(report_id="M-1"))
-    text = httpx.get(f"{ingest.base_url}/metrics", timeout=10).text
+    assert httpx.delete(f"{ingest.base_url}/v1/reports", timeout=10).status_code == 405
+    assert httpx.get(f"{ingest.base_url}/no/such/M-1-path", timeout=10).status_code == 404
+    scrape = httpx.get(f"{ingest.base_url}/metrics", timeout=10)
+    assert scrape.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = scrape.text
     assert 'psb_ingest_signals_total{format="native"}' in text
     assert 'psb_ingest_requests_total{route="/v1/reports",status="202"}' in text
+    assert 'psb_ingest_requests_total{route="/v1/reports",status="405"}' in text
+    assert 'psb_ingest_requests_total{route="unmatched",status="404"}' in text
+    assert "M-1-path" not in text  # an unknown path is never a label
+    for family in ("process_cpu_seconds_total", "python_info", "psb_build_info"):
+        assert f"\n{family}" in text, family
+    heartbeat = next(
+        line for line in text.splitlines() if line.startswith("psb_source_last_report_timestamp")
+    )
+    assert float(heartbeat.split()[-1]) >= before - 1
 
 
 def test_an_ingested_report_reaches_the_worker_and_becomes_offers(
@@ -447,7 +461,18 @@ def test_codes_cross_as_the_policy_and_the_directory_know_them(
         while sent(unit_code="LAB-1", category_codes=["fall"])["dropped"]:  # now declared
             assert time.monotonic() < deadline, "the changed policy was not read"
             time.sleep(0.3)
-        metrics = httpx.get(f"{process.base_url}/metrics", timeout=10).text
+        policy.write_text(
+            policy.read_text().replace("minimum_severity: none", "minimum_severity: x", 1)
+        )
+
+        def metrics_page() -> str:
+            return httpx.get(f"{process.base_url}/metrics", timeout=10).text
+
+        deadline = time.monotonic() + 10
+        while "psb_policy_reload_refused_total 1.0" not in (metrics := metrics_page()):
+            assert time.monotonic() < deadline, "the invalid policy was not counted"
+            time.sleep(0.2)
+        assert sent(unit_code="LAB-1", category_codes=["fall"])["dropped"] == []  # still in force
     assert 'psb_ingest_dropped_total{field="unit_code",reason="unknown-code"}' in metrics
     reader = TopicReader(own, [topics.incident_signals])
     try:

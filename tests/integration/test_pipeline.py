@@ -193,6 +193,35 @@ def test_one_notification_per_involved_known_opted_in_person(pipeline: Pipeline)
         assert after.get(sample, 0) - before_skips.get(sample, 0) == 1, sample
 
 
+def test_the_worker_shows_its_release_lag_per_agent_and_the_sources_heartbeat(
+    pipeline: Pipeline,
+) -> None:
+    """Read after the first test's reports went through; agents hold no partition of a
+    topic they do not read, so each shows only its own."""
+    metrics = pipeline.worker.metrics()
+    assert any(name.startswith("psb_build_info{version=") for name in metrics)
+    assert "process_cpu_seconds_total" in metrics
+    assert "psb_schedule_backlog" in metrics
+    assert time.time() - metrics["psb_source_last_report_timestamp_seconds"] < 120
+
+    def lag(agent: str, topic: str) -> float | None:
+        return pipeline.worker.metrics().get(
+            f'psb_consumer_lag_records{{consumer="{agent}",topic="{topic}"}}'
+        )
+
+    topics = pipeline.topics
+    deadline = time.monotonic() + 15
+    while (
+        lag("minimize", topics.incident_reports),
+        lag("offers", topics.incident_signals),
+        lag("dispatch", topics.support_offers),
+    ) != (0, 0, 0):  # all read, and committed within Faust's commit interval
+        assert time.monotonic() < deadline, [
+            line for line in pipeline.worker.metrics() if "lag" in line
+        ]
+        time.sleep(0.5)
+
+
 def test_replayed_reports_yield_no_second_notification(pipeline: Pipeline) -> None:
     rid = run_id()
     reports = (native(f"N-{rid}"), fhir_r4(f"R4-{rid}"), fhir_r5(f"R5-{rid}"))

@@ -13,12 +13,21 @@ class Batch:
 
     def __init__(self, capacity: int) -> None:
         self.records: list[tuple[bytes | None, bytes | None]] = []
+        self.headers: list[list[tuple[str, bytes]]] = []
         self.capacity = capacity
 
-    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None) -> object:
+    def append(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp: None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> object:
         if len(self.records) >= self.capacity:
             return None
         self.records.append((key, value))
+        self.headers.append(headers or [])
         return object()
 
 
