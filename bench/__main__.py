@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import baseline, calibration, memory, minimize_speed, pipeline
+from bench import baseline, calibration, memory, minimize_speed, pipeline, require_extras
 from runtime.broker import EmbeddedBroker
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
@@ -46,6 +46,7 @@ def machine() -> str:
 
 
 def main() -> None:
+    require_extras("demo", "strict")
     started = time.monotonic()
     results: dict[str, float] = dict(minimize_speed.measure())
     results["calibration_full_fhir_parse_per_s"] = calibration.full_parse_per_s()

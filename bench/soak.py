@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 from confluent_kafka import Producer
 
+from bench import require_extras
 from bench.pipeline import STAFF, load_directory, report
 from runtime.broker import EmbeddedBroker
 from runtime.kafka import producer_config
@@ -219,6 +220,7 @@ def soak_ingest(bootstrap: str, workdir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    require_extras("demo")
     workdir = Path(tempfile.mkdtemp(prefix="psb-soak-"))
     with EmbeddedBroker(log_file=workdir / "broker.log") as broker:
         results = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import signal
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -28,7 +29,7 @@ from peer_support.replay import replay_command
 from peer_support.sink_cli import sink as sink_command
 from peer_support.topics_cli import topics_app
 from runtime import settings as config
-from runtime.broker import BrokerError, EmbeddedBroker, PortInUse
+from runtime.broker import BrokerError, DemoExtraMissing, EmbeddedBroker, PortInUse
 from runtime.clock import utc_now
 from schemas.boundary import (
     BoundaryError,
@@ -39,7 +40,7 @@ from schemas.boundary import (
     project,
     pseudonymize_staff,
 )
-from schemas.boundary.conformance import check_conformance
+from schemas.boundary.conformance import StrictExtraMissing, check_conformance
 from schemas.codes import SourceFormat, is_identifier
 
 PANELS: Final[dict[str, tuple[str, ...]]] = {
@@ -73,9 +74,36 @@ app = typer.Typer(
     cls=_InPanelOrder,
     help="Incident reports in, peer-support offers out; nothing of the patient in between.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        try:
+            number = version("peer-support-bridge")
+        except PackageNotFoundError:  # a source tree that was never installed
+            number = "unknown"
+        typer.echo(f"peer-support {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    pass  # the app's own help text stands; typer would show a docstring here in its place
+
+
 app.add_typer(topics_app, name="topics")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(policy_app, name="policy")
@@ -130,7 +158,7 @@ def minimize_command(
             received_at=utc_now(),
             max_bytes=boundary.max_report_bytes,
         )
-    except BoundaryError as exc:
+    except (BoundaryError, StrictExtraMissing) as exc:
         fail(str(exc))
     for drop in projection.dropped:
         typer.echo(f"dropped {drop.field.value}: {drop.reason.value}", err=True)
@@ -202,7 +230,7 @@ def broker(
     try:
         try:
             running.start()
-        except PortInUse as exc:
+        except (PortInUse, DemoExtraMissing) as exc:
             fail(str(exc))
         except BrokerError as exc:
             fail(f"the embedded broker did not start: {exc}", EXIT_UNAVAILABLE)

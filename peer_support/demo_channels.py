@@ -18,11 +18,9 @@ import secrets
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 
 from connectors.answers.tokens import AnswersSettings
@@ -35,6 +33,9 @@ from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
 
@@ -60,6 +61,8 @@ class LocalChannels:
     """Start with ``async with``; :attr:`arrived` fills as the sinks deliver."""
 
     def __init__(self, kafka: KafkaSettings, topics: Topics, answers: AnswersSettings) -> None:
+        from aiosmtpd.controller import Controller  # the demo extra, not in production
+
         self.kafka = kafka
         self.topics = topics
         self.answers = answers

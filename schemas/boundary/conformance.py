@@ -12,22 +12,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
 from schemas.boundary.errors import BoundaryError, field_names, from_validation_error
 from schemas.codes import SourceFormat
 
+STRICT_EXTRA: Final = "pip install 'peer-support-bridge[strict]'"
+
+
+class StrictExtraMissing(RuntimeError):
+    """The official FHIR models come with the ``strict`` extra, which production leaves out."""
+
 
 def _release(fmt: SourceFormat) -> Callable[[str], type[BaseModel]]:
     """``get_fhir_model_class`` of the release: R4B (whose AdverseEvent is R4's) or R5."""
-    if fmt is SourceFormat.FHIR_R4:
-        from fhir.resources.R4B import get_fhir_model_class as r4b_model
+    try:
+        if fmt is SourceFormat.FHIR_R4:
+            from fhir.resources.R4B import get_fhir_model_class as r4b_model
 
-        return r4b_model
-    from fhir.resources import get_fhir_model_class as r5_model
-
+            return r4b_model
+        from fhir.resources import get_fhir_model_class as r5_model
+    except ImportError:
+        raise StrictExtraMissing(
+            f"full FHIR validation (--strict) needs the strict extra: {STRICT_EXTRA}"
+        ) from None
     return r5_model
 
 
@@ -52,7 +62,8 @@ def _model_and_names(fmt: SourceFormat) -> tuple[type[BaseModel], frozenset[str]
 
 
 def check_conformance(document: Mapping[str, Any], fmt: SourceFormat) -> None:
-    """Raise :class:`BoundaryError` when the resource does not conform to its FHIR release."""
+    """Raise :class:`BoundaryError` when the resource does not conform to its FHIR release,
+    :class:`StrictExtraMissing` when the models are not installed."""
     if fmt is SourceFormat.NATIVE:
         return
     model, names = _model_and_names(fmt)

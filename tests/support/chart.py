@@ -73,10 +73,11 @@ def render_files(
 def render(
     values: dict[str, Any], chart_dir: Path = CHART, release: str = RELEASE
 ) -> list[dict[str, Any]]:
-    """Every rendered Kubernetes object (NOTES.txt left out)."""
+    """Every Kubernetes object the release installs: NOTES.txt and the `helm test` hooks
+    (templates/tests/, created only by `helm test`) left out."""
     objects: list[dict[str, Any]] = []
     for path, text in sorted(render_files(values, chart_dir, release).items()):
-        if path.endswith("NOTES.txt"):
+        if path.endswith("NOTES.txt") or "/templates/tests/" in path:
             continue
         objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
     return objects

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +54,22 @@ def parse(text: str) -> tuple[dict[str, str], list[Stage]]:
 
 ARGS, STAGES = parse(DOCKERFILE.read_text())
 FINAL = STAGES[-1]
+PINNED_BASE = re.compile(r"python:3\.11-slim(-\w+)?@sha256:[0-9a-f]{64}")
+CHART_YAML = ROOT / "deploy/helm/peer-support-bridge/Chart.yaml"
 
 
-def test_multi_stage_on_a_slim_python_311_base() -> None:
+def labels(stage: Stage) -> dict[str, str]:
+    """The stage's LABELs, with ``${ARG}`` left as written."""
+    return dict(
+        pair.split("=", 1) for args in stage.all("LABEL") for pair in shlex.split(args) if pair
+    )
+
+
+def test_multi_stage_on_a_slim_python_311_base_pinned_by_digest() -> None:
     assert len(STAGES) >= 2
     for stage in STAGES:
-        assert re.fullmatch(r"python:3\.11-slim(-\w+)?", stage.base), stage.base
+        assert PINNED_BASE.fullmatch(stage.base), f"{stage.base}: pin the base by digest"
+    assert "docker buildx imagetools inspect" in DOCKERFILE.read_text(), "how to move the pin"
     assert FINAL.all("COPY") and all("--from=build" in copy for copy in FINAL.all("COPY")), (
         "the final stage takes only the built environment"
     )
@@ -114,10 +125,33 @@ def test_build_context_holds_only_what_the_image_needs() -> None:
         assert f"!{copied.rstrip('/')}" in ignore or f"!{copied.rstrip('/')}/" in ignore, copied
 
 
+def test_installs_no_extra_of_the_project() -> None:
+    """The demo's broker and mail server and the strict check's FHIR models stay out."""
+    (install,) = [run for run in STAGES[0].all("RUN") if "pip install" in run]
+    wheels = install.split("pip install", 1)[1]
+    assert "/wheels/*.whl" in wheels and "[" not in wheels, install
+
+
+def test_labels_name_the_source_version_and_revision_it_was_built_from() -> None:
+    found = labels(FINAL)
+    assert found["org.opencontainers.image.version"] == "${VERSION}"
+    assert found["org.opencontainers.image.revision"] == "${REVISION}"
+    assert found["org.opencontainers.image.source"] == "${SOURCE}"
+    assert {"VERSION", "REVISION", "SOURCE"} <= {a.split("=")[0] for a in FINAL.all("ARG")}, (
+        "a global ARG reaches a stage only when the stage declares it again"
+    )
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert ARGS["VERSION"] == project["version"], "the default version is the package's"
+    assert ARGS["REVISION"], "a build without --build-arg REVISION still says it is unknown"
+    chart = yaml.safe_load(CHART_YAML.read_text())
+    assert ARGS["SOURCE"] in chart["sources"], "the image and the chart name one repository"
+
+
 def test_the_parser_sees_a_bad_dockerfile() -> None:
     _, stages = parse(
         "FROM python:3.11 AS build\nRUN make\nFROM python:3.11-slim\nRUN apt-get install -y gcc\n"
     )
-    assert not re.fullmatch(r"python:3\.11-slim(-\w+)?", stages[0].base)
+    assert not PINNED_BASE.fullmatch(stages[0].base)
+    assert not PINNED_BASE.fullmatch("python:3.11-slim-bookworm")
     assert BUILD_TOOLS.search(stages[-1].all("RUN")[0])
     assert stages[-1].all("USER") == []
