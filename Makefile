@@ -28,7 +28,7 @@ demo: $(DEMO_STAMP)
 
 # Two test processes (files stay together, each process has its own embedded broker): the
 # integration tests mostly wait on brokers and servers, so this halves the wall time.
-PYTEST_PARALLEL := -n 2 --dist loadfile
+PYTEST_PARALLEL := -n 2 --dist loadfile --durations=25
 
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest $(PYTEST_PARALLEL)

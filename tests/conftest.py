@@ -17,6 +17,13 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """CI (`.ci/run`) requires the official examples: there, a missing ../shared would make
+    the official-example privacy tests skip silently."""
+    if os.environ.get("PSB_TEST_REQUIRE_SHARED") == "1" and not SHARED.is_dir():
+        raise pytest.UsageError(f"{SHARED} is missing: CI runs with ../shared beside the clone")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration/" in item.nodeid.replace(os.sep, "/"):

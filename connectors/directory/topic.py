@@ -40,6 +40,9 @@ def read_latest(kafka: KafkaSettings, topic: str, timeout: float = 30.0) -> dict
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
+                # a broker that holds an empty fetch for the whole wait (the embedded one)
+                # would make reading each empty partition take the default 500 ms
+                "fetch.wait.max.ms": 20,
             },
         )
     )

@@ -218,6 +218,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     run = uuid.uuid4().hex[:6]
     count = 2000
     rng = random.Random(run)
+    print(f"chaos seed {run} (random.Random(run) replays these kills)")
     app_id = f"chaos-{run}"
     reader = email_reader(kafka)
     feeding_done = threading.Event()
@@ -333,6 +334,7 @@ def test_killing_worker_and_email_sink_at_random_loses_no_offer_and_repeats_one_
     run = uuid.uuid4().hex[:6]
     count = 120
     rng = random.Random(run)
+    print(f"chaos seed {run} (random.Random(run) replays these kills)")
     expected = expected_offers(count, run, PEOPLE)
     reader = email_reader(kafka)
     kills = ["sink", "sink", "sink", "worker"]
