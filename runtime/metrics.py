@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client import (
     GC_COLLECTOR,
     CollectorRegistry,
+    Counter,
     Gauge,
     GCCollector,
     PlatformCollector,
@@ -58,6 +59,15 @@ def process_registry() -> CollectorRegistry:
         registry=registry,
     ).labels(build_version()).set(1)
     return registry
+
+
+def policy_reload_refused(registry: CollectorRegistry) -> Counter:
+    """The worker and the ingest server both read the policy file, and count refusals alike."""
+    return Counter(
+        "psb_policy_reload_refused",
+        "Changed policy files refused at reload (the policy in force stays).",
+        registry=registry,
+    )
 
 
 def metrics_handler(registry: CollectorRegistry) -> Handler:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import faust
 from prometheus_client import Counter, Gauge, Histogram
 
-from runtime.metrics import Lag, process_registry
+from runtime.metrics import Lag, policy_reload_refused, process_registry
 from streams.evaluation.figures import BOUNDS_S
 
 
@@ -78,11 +78,7 @@ class WorkerMetrics:
             "Offers and reminders waiting in this worker's schedule, all stages together.",
             registry=self.registry,
         )
-        self.policy_reload_refused = Counter(
-            "psb_policy_reload_refused",
-            "Changed policy files refused at reload (the policy in force stays).",
-            registry=self.registry,
-        )
+        self.policy_reload_refused = policy_reload_refused(self.registry)
         self.source_last_report = Gauge(
             "psb_source_last_report_timestamp_seconds",
             "When a report was last read from incident-reports or a signal from "

@@ -7,7 +7,7 @@ from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from runtime.metrics import process_registry
+from runtime.metrics import policy_reload_refused, process_registry
 
 UNMATCHED: Final = "unmatched"
 """The route label of a request no route serves (404, or 405 for an unknown path): the raw
@@ -58,11 +58,7 @@ class IngestMetrics:
             ["route"],
             registry=self.registry,
         )
-        self.policy_reload_refused = Counter(
-            "psb_policy_reload_refused",
-            "Changed policy files refused at reload (the policy in force stays).",
-            registry=self.registry,
-        )
+        self.policy_reload_refused = policy_reload_refused(self.registry)
         self.source_last_report = Gauge(
             "psb_source_last_report_timestamp_seconds",
             "When a report was last accepted (unix seconds): the reporting source's heartbeat.",
