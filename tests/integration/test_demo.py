@@ -105,12 +105,18 @@ def test_every_count_in_the_summary_carries_its_reason(demo: Run) -> None:
         "answers                4  — 2 accept, 1 not-now, 1 remind-later: the clicks above; "
         "the repeated confirmations recorded nothing new",
         "hand-offs made         1  — 2 accepted: 1 to the coordinator of arbeidsgiver",
-        "1 not handed off (no-coordinator): the physicians' scheme (legeforeningen) has no "
-        "coordinator in this policy, and no peer supporters are registered in this demo",
         "delivered (outbox)    13  — every notification on the topics, each once",
     ]
     missing = [line for line in expected if line not in summary]
     assert not missing, summary
+    # which colleague accepts depends on the order offers arrive in: the reason must name
+    # the scheme that has no coordinator, whichever it is
+    assert re.search(
+        r"1 not handed off \(no-coordinator\): the \w+' scheme \((legeforeningen|"
+        r"psykologforeningen)\) has no coordinator in this policy, and no peer supporters are "
+        r"registered in this demo",
+        summary,
+    ), summary
     figure = re.search(r"^  median_report_to_offer_h (\d+\.\d\d): ", demo.output, re.M)
     assert figure is not None and float(figure.group(1)) < 0.1, demo.output  # delay 0s
     assert "the policy's delay is 0s, so it is near it" in demo.output
@@ -133,11 +139,13 @@ def test_norwegian_texts_hold_no_english(demo: Run) -> None:
     email = demo.output.split("reads it:", 1)[1].split("the links above", 1)[0]
     without_links = re.sub(r"\S+@\S+|https?://\S+", "", email)
     assert not ENGLISH.findall(without_links), email
-    # texts a policy cannot translate reach every person as they are: keep them neutral
+    # a contact written once reaches every person as it is: keep it neutral (words go per
+    # language: nb, nn, en)
     policy = load_policy(Path(str(POLICY)))
     for scheme in policy.schemes:
         for text in [scheme.contact, *(resource.contact for resource in scheme.resources)]:
-            assert NEUTRAL.match(text), f"{scheme.id}: {text!r} is in one language only"
+            if isinstance(text, str):
+                assert NEUTRAL.match(text), f"{scheme.id}: {text!r} is in one language only"
     header = Path(str(POLICY)).read_text().splitlines()[0]
     assert "policy of `peer-support demo`" in header and "not the default policy" in header
 
