@@ -6,10 +6,12 @@ from __future__ import annotations
 import secrets
 import urllib.request
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
@@ -70,23 +72,31 @@ def read_topics(kafka: KafkaSettings, topics: Topics, idle_s: float = 1.5) -> Fa
             topic, value = message.topic(), message.value()
             if message.error() is not None or value is None:
                 continue
-            if topic == topics.incident_reports:
-                facts.reports_in += 1
-            elif topic == topics.incident_signals:
-                facts.signals.append(IncidentSignal.model_validate_json(value))
-            elif topic == Topics.dlq(topics.incident_reports):
-                facts.dead_letters.append(DeadLetter.model_validate_json(value))
-            elif topic == topics.support_offers:
-                facts.offers.append(SupportOffer.model_validate_json(value))
-            elif topic == topics.support_responses:
-                facts.responses.append(SupportResponse.model_validate_json(value))
-            elif topic == topics.supporters:
-                facts.supporters += 1
-            elif topic in notifications:
-                facts.notifications.append(Notification.model_validate_json(value))
+            with suppress(ValidationError):  # its message would quote the record: skip it
+                _note(facts, topics, notifications, topic, value)
     finally:
         consumer.close()
     return facts
+
+
+def _note(
+    facts: Facts, topics: Topics, notifications: set[str], topic: str | None, value: bytes
+) -> None:
+    """One record into the facts, by the topic it came from."""
+    if topic == topics.incident_reports:
+        facts.reports_in += 1
+    elif topic == topics.incident_signals:
+        facts.signals.append(IncidentSignal.model_validate_json(value))
+    elif topic == Topics.dlq(topics.incident_reports):
+        facts.dead_letters.append(DeadLetter.model_validate_json(value))
+    elif topic == topics.support_offers:
+        facts.offers.append(SupportOffer.model_validate_json(value))
+    elif topic == topics.support_responses:
+        facts.responses.append(SupportResponse.model_validate_json(value))
+    elif topic == topics.supporters:
+        facts.supporters += 1
+    elif topic in notifications:
+        facts.notifications.append(Notification.model_validate_json(value))
 
 
 def worker_counter(port: int, name: str) -> Counter[tuple[tuple[str, str], ...]]:

@@ -26,7 +26,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 import structlog
@@ -37,6 +36,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AttributeValue
 
 from runtime.logging import get_logger
+from runtime.metrics import build_version
 from schemas.codes import PSEUDONYM_PATTERN
 
 log = get_logger("tracing")
@@ -114,13 +114,6 @@ def _refusal(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def _version() -> str:
-    try:
-        return version("peer-support-bridge")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def setup(service: str, environ: Mapping[str, str] | None = None) -> bool:
     """Export this process's spans as ``service`` when the variables ask for it; ``True``
     when tracing is on. Once per process: a demo running several parts in one process
@@ -143,7 +136,7 @@ def setup(service: str, environ: Mapping[str, str] | None = None) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    attributes: dict[str, AttributeValue] = {SERVICE_VERSION: _version()}
+    attributes: dict[str, AttributeValue] = {SERVICE_VERSION: build_version()}
     if not env.get("OTEL_SERVICE_NAME"):
         attributes[SERVICE_NAME] = service
     provider = TracerProvider(resource=Resource.create(attributes))
@@ -173,13 +166,18 @@ def record_headers(incident: str | None = None) -> KafkaHeaders:
     return headers
 
 
+_READ: Final = frozenset({"traceparent", INCIDENT_HEADER})
+"""The headers read from a record or request: ``tracestate`` is free text the caller sets,
+and would be copied onto every record and span after it, so it is left behind."""
+
+
 def _carrier(headers: ReadHeaders) -> dict[str, str]:
     if headers is None:
         return {}
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     carrier: dict[str, str] = {}
     for key, value in pairs:
-        if value is None:
+        if value is None or key.lower() not in _READ:
             continue
         text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
         carrier[key.lower()] = text
@@ -214,8 +212,10 @@ def tracer() -> trace.Tracer:
 
 
 def annotate(attributes: Mapping[str, object]) -> None:
-    """Allow-listed attributes on the current span (a no-op one when tracing is off)."""
-    trace.get_current_span().set_attributes(allowed(attributes))
+    """Allow-listed attributes on the current span; nothing to do when tracing is off."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(allowed(attributes))
 
 
 @contextmanager

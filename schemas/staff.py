@@ -111,6 +111,7 @@ def _email(address: str) -> str:
     return str(checked.normalized)
 
 
+@functools.lru_cache(maxsize=4096)  # every notification built or read checks its address
 def ascii_email(address: str) -> str | None:
     """A stored e-mail address with its domain in IDNA (``xn--``) form, which a mail server
     without SMTPUTF8 accepts; None when the part before the @ is not ASCII."""
@@ -124,6 +125,13 @@ def normalize_address(channel: Channel, address: str, region: str | None = None)
     """The address as it is stored, or :class:`AddressRefused`. ``region`` reads a phone
     number without a country code (default: ``PSB_DIRECTORY_PHONE_REGION``). A line break
     is refused, never trimmed: in an e-mail header it would inject one."""
+    if channel is Channel.SMS and region is None and not address.lstrip().startswith("+"):
+        region = default_phone_region()
+    return _normalized(channel, address, region)
+
+
+@functools.lru_cache(maxsize=4096)  # every notification built or read checks its address
+def _normalized(channel: Channel, address: str, region: str | None) -> str:
     if len(address) > 254 or any(ord(char) < 32 or ord(char) == 127 for char in address):
         raise AddressRefused(f"address must be {ADDRESS_DESCRIPTIONS[channel]}, on one line")
     if channel is Channel.SMS:

@@ -29,7 +29,7 @@ from connectors.ingest import cloudevents
 from connectors.ingest.admission import Admitted, Gate
 from connectors.ingest.auth import Authenticator
 from connectors.ingest.fhir_client import FhirReader
-from connectors.ingest.metrics import UNMATCHED, IngestMetrics
+from connectors.ingest.metrics import IngestMetrics, route_label
 from connectors.ingest.notifications import read_notification
 from connectors.ingest.openapi import openapi_document
 from connectors.ingest.outcomes import (
@@ -385,8 +385,7 @@ async def _admitted(request: web.Request, handler: Handler, gate: Gate) -> web.S
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Admit a POST, then turn every refusal into a problem document, and count it."""
     ingest = request.app[INGEST]
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None and resource.name != "other" else UNMATCHED
+    route = route_label(request)
     started = time.monotonic()
     try:
         response = await _admitted(request, handler, ingest.gate)

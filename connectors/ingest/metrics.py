@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Final
 
+from aiohttp import web
 from prometheus_client import Counter, Gauge, Histogram
 
 from runtime.metrics import policy_reload_refused, process_registry
 
 UNMATCHED: Final = "unmatched"
+
+
+def route_label(request: web.Request) -> str:
+    """The route's template, never the path sent; ``unmatched`` where no route serves it."""
+    resource = request.match_info.route.resource
+    if resource is None or resource.name == "other":
+        return UNMATCHED
+    return resource.canonical
+
+
 """The route label of a request no route serves (404, or 405 for an unknown path): the raw
 path would let any caller add label values without bound."""
 

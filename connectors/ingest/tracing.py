@@ -15,19 +15,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from connectors.ingest.metrics import route_label
 from runtime import tracing
 
 SERVICE: Final = "peer-support-ingest"
-UNMATCHED: Final = "unmatched"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _route(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    if resource is None or resource.name == "other":
-        return UNMATCHED
-    return resource.canonical
 
 
 def requests() -> Middleware:
@@ -36,7 +29,7 @@ def requests() -> Middleware:
 
     @web.middleware
     async def traced(request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = _route(request)
+        route = route_label(request)
         attributes = {"http.request.method": request.method, "http.route": route}
         with tracing.step(
             f"{request.method} {route}", attributes, headers=request.headers, kind=SpanKind.SERVER
