@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from peer_support.exits import EXIT_UNAVAILABLE, broker_or_exit, fail, settings_or_exit
+from peer_support.exits import EXIT_UNAVAILABLE, fail, kafka_or_exit, settings_or_exit
 
 
 def answers(
@@ -27,7 +27,6 @@ def answers(
     tokens = AnswerTokens.from_settings(settings)
     if tokens is None:
         fail("PSB_ANSWERS_SECRET is not set: answer links cannot be verified")
-    kafka = settings_or_exit(config.KafkaSettings)
-    broker_or_exit(kafka, log)
+    kafka = kafka_or_exit(log)
     if not serve(kafka, tokens, origin_of(settings.base_url), host, settings.port):
         raise typer.Exit(EXIT_UNAVAILABLE)

@@ -29,6 +29,7 @@ from peer_support.exits import (
     broker_errors,
     broker_or_exit,
     fail,
+    kafka_or_exit,
     settings_or_exit,
 )
 from runtime import settings as config
@@ -42,19 +43,13 @@ dead_letters_app = typer.Typer(
 )
 
 
-def _kafka() -> config.KafkaSettings:
-    kafka = settings_or_exit(config.KafkaSettings)
-    broker_or_exit(kafka)
-    return kafka
-
-
 @dead_letters_app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Count the dead letters on every .dlq topic by reason and field path (where in the
     record the problem was), with the oldest and newest; never a key, value or payload."""
-    kafka = _kafka()
+    kafka = kafka_or_exit()
     with broker_errors(kafka):
         names = dlq_topics(existing_topics(kafka), kafka.topic_prefix)
         found = read_dead_letters(kafka, names)

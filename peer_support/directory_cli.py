@@ -24,8 +24,8 @@ from peer_support.exits import (
     EXIT_INPUT,
     EXIT_UNAVAILABLE,
     broker_errors,
-    broker_or_exit,
     fail,
+    kafka_or_exit,
     settings_or_exit,
 )
 from peer_support.policies import policy_or_exit
@@ -88,12 +88,12 @@ def load_command(
         if blocker is not None:
             typer.echo(f"replace would be skipped: no one would be removed because {blocker}")
         elif replace:
-            kafka = _kafka_or_exit()
+            kafka = kafka_or_exit()
             with _topic_errors(kafka):
                 gone = removals(validated, kind, kafka)
             typer.echo(f"{len(gone)} not in the file would be removed (tombstoned)")
     else:
-        kafka = _kafka_or_exit()
+        kafka = kafka_or_exit()
         topic = kind.topic(Topics(kafka.topic_prefix))
         result = _write(validated, kind, kafka, replace)
         typer.echo(f"{validated.summary()}; {result.written} written to {topic}")
@@ -103,12 +103,6 @@ def load_command(
             typer.echo(f"{result.removed} not in the file removed (tombstoned)")
     if validated.errors:
         raise typer.Exit(EXIT_INPUT)
-
-
-def _kafka_or_exit() -> config.KafkaSettings:
-    kafka = settings_or_exit(config.KafkaSettings)
-    broker_or_exit(kafka)
-    return kafka
 
 
 @contextmanager
@@ -148,8 +142,7 @@ def sync_ldap_command(
     ldap = settings_or_exit(LdapSettings)
     if ldap.missing():
         fail(" and ".join(f"{name} is not set" for name in ldap.missing()))
-    kafka = settings_or_exit(config.KafkaSettings)
-    broker_or_exit(kafka, log)
+    kafka = kafka_or_exit(log)
     sync = LdapSync(ldap, kafka)
     for outcome in sync.run(once=once):
         if isinstance(outcome, Exception):

@@ -77,6 +77,13 @@ def broker_or_exit(kafka: config.KafkaSettings, log: Any = None) -> None:
         check_broker(kafka)
 
 
+def kafka_or_exit(log: Any = None) -> config.KafkaSettings:
+    """The Kafka settings, once a broker answers at them; else one line and an exit."""
+    kafka = settings_or_exit(config.KafkaSettings)
+    broker_or_exit(kafka, log)
+    return kafka
+
+
 @contextmanager
 def broker_errors(kafka: config.KafkaSettings, log: Any = None) -> Iterator[None]:
     """A broker that stops answering, or refuses, half-way ends the command in one line."""
