@@ -142,7 +142,7 @@ def print_evaluation(kafka: KafkaSettings, delay: timedelta) -> None:
     """The month's table, then what its figures mean in this demo."""
     month = datetime.now(ZoneInfo("Europe/Oslo")).strftime("%Y-%m")
     k = EvaluationSettings().k
-    rows = month_table(read_figures(kafka, idle_s=1.0), month, k)
+    rows = month_table(read_figures(kafka), month, k)
     print()
     print(as_text(rows, month, k), end="", flush=True)
     total = rows[-1].figures if rows else None

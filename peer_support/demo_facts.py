@@ -3,18 +3,16 @@ summary explains the numbers by what the pipeline did rather than by what it sho
 
 from __future__ import annotations
 
-import secrets
 import urllib.request
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
+from runtime.topic_reader import ReadTimedOut, read_to_end
 from runtime.topics import Topics
 from schemas import (
     Channel,
@@ -41,9 +39,9 @@ class Facts:
     """Reminders the worker dropped because the person had answered."""
 
 
-def read_topics(kafka: KafkaSettings, topics: Topics, idle_s: float = 1.5) -> Facts:
-    """Every record of the demo's topics, read until they stay quiet for ``idle_s`` (Tansu
-    0.6 reports the high watermark of a multi-record batch short, so counting is reading)."""
+def read_topics(kafka: KafkaSettings, topics: Topics) -> Facts:
+    """Every record of the demo's topics, read to their end; a broker that goes silent
+    leaves the facts read so far."""
     notifications = {topics.notifications(channel) for channel in Channel}
     names = [
         topics.incident_reports,
@@ -54,28 +52,14 @@ def read_topics(kafka: KafkaSettings, topics: Topics, idle_s: float = 1.5) -> Fa
         topics.supporters,
         *sorted(notifications),
     ]
-    consumer = Consumer(
-        confluent_config(kafka, **{"group.id": f"demo-facts-{secrets.token_hex(4)}"})
-    )
-    metadata = consumer.list_topics(timeout=10)
-    consumer.assign(
-        [
-            TopicPartition(name, number, OFFSET_BEGINNING)
-            for name in names
-            if name in metadata.topics
-            for number in metadata.topics[name].partitions
-        ]
-    )
     facts = Facts()
-    try:
-        while (message := consumer.poll(idle_s)) is not None:
+    with suppress(ReadTimedOut):
+        for message in read_to_end(kafka, names):
             topic, value = message.topic(), message.value()
-            if message.error() is not None or value is None:
+            if value is None:
                 continue
             with suppress(ValidationError):  # its message would quote the record: skip it
                 _note(facts, topics, notifications, topic, value)
-    finally:
-        consumer.close()
     return facts
 
 

@@ -12,12 +12,11 @@ handles each offer's answer once, keyed by offer id.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import threading
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from runtime.kafka import aiokafka_options
+from runtime import topic_reader
 from runtime.logging import get_logger
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
@@ -55,45 +54,22 @@ class KnownAnswers:
             log.warning("invalid record skipped", topic=topic)
 
     async def follow(self, kafka: KafkaSettings) -> None:
-        """Read both topics from the beginning, set ``ready`` once caught up, keep tailing."""
+        """Read both topics from the beginning, set ``ready`` once caught up, keep tailing
+        (in a thread: the reader blocks) until cancelled."""
         topics = Topics(kafka.topic_prefix)
         names = (topics.support_offers, topics.support_responses)
-        consumer = AIOKafkaConsumer(
-            **aiokafka_options(kafka), enable_auto_commit=False, group_id=None
-        )
-        await consumer.start()
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def caught_up() -> None:
+            loop.call_soon_threadsafe(self.ready.set)
+            log.info("answers known", count=len(self.answered))
+
+        def read() -> None:
+            for message in topic_reader.follow(kafka, names, stop, caught_up):
+                self.apply(message.topic() or "", message.value(), topics)
+
         try:
-            partitions = await _partitions(consumer, names)
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            targets = await consumer.end_offsets(partitions)
-            while True:
-                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
-                for partition, records in batches.items():
-                    for record in records:
-                        self.apply(partition.topic, record.value, topics)
-                if not self.ready.is_set() and await _caught_up(consumer, targets):
-                    self.ready.set()
-                    log.info("answers known", count=len(self.answered))
+            await asyncio.to_thread(read)
         finally:
-            await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, names: Iterable[str]) -> list[TopicPartition]:
-    while True:
-        found = [
-            TopicPartition(name, number)
-            for name in names
-            for number in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        if {partition.topic for partition in found} == set(names):
-            return found
-        await consumer.topics()
-        await asyncio.sleep(0.5)
-
-
-async def _caught_up(consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int]) -> bool:
-    for partition, end in targets.items():
-        if await consumer.position(partition) < end:
-            return False
-    return True
+            stop.set()

@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from typing import Final
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from pydantic import Field, ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from runtime.kafka import confluent_config
 from runtime.logging import get_logger
 from runtime.settings import KafkaSettings, PsbSettings
+from runtime.topic_reader import ReadTimedOut, read_to_end
 from schemas import Channel, DeliveryReceipt, Outcome
 
 log = get_logger("sink")
@@ -118,41 +116,16 @@ class TokenBucket:
 
 def load_delivered(kafka: KafkaSettings, topic: str, timeout_s: float) -> set[str]:
     """Ids of notifications whose receipts say delivered or refused for good, read from the
-    beginning of ``topic`` up to its end (or until ``timeout_s``)."""
-    consumer = Consumer(
-        confluent_config(
-            kafka,
-            **{
-                "group.id": f"psb-receipts-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            },
-        )
-    )
+    beginning of ``topic`` up to its end (or what was read until ``timeout_s``)."""
     done: set[str] = set()
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s)
-        partitions = metadata.topics[topic].partitions if topic in metadata.topics else {}
-        pending = set(partitions)
-        consumer.assign([TopicPartition(topic, number, OFFSET_BEGINNING) for number in pending])
-        deadline = time.monotonic() + timeout_s
-        while pending and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - public constant
-                    pending.discard(message.partition())
-                continue
+        for message in read_to_end(kafka, [topic], timeout_s=timeout_s):
             try:
                 receipt = DeliveryReceipt.model_validate_json(message.value() or b"")
             except ValidationError:
                 continue
             if receipt.outcome in FINAL_OUTCOMES:
                 done.add(receipt.notification_id)
-        if pending:
-            log.warning("receipts not read to the end", topic=topic, count=len(pending))
-    finally:
-        consumer.close()
+    except ReadTimedOut:
+        log.warning("receipts not read to the end", topic=topic, found=len(done))
     return done

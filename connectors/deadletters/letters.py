@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from connectors.deadletters.scan import read_to_end
 from runtime.settings import KafkaSettings
+from runtime.topic_reader import read_to_end
 from runtime.topics import DLQ_SUFFIX
 from schemas import DeadLetter
 

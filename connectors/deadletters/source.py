@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import TIMESTAMP_CREATE_TIME
 
 from connectors.deadletters.positions import Headers, Position, redriven_from
-from connectors.deadletters.scan import read_to_end
 from runtime.settings import KafkaSettings
+from runtime.topic_reader import read_to_end
 
 
 @dataclass(frozen=True)

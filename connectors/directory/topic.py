@@ -8,22 +8,13 @@ consumer group.
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterable
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import KafkaError, Message, Producer
 
-from runtime.kafka import confluent_config, producer_config, translate
+from runtime.kafka import BrokerRefused, BrokerUnavailable, producer_config
 from runtime.settings import KafkaSettings
+from runtime.topic_reader import latest_values
 
 
 class DirectoryTopicError(Exception):
@@ -32,54 +23,10 @@ class DirectoryTopicError(Exception):
 
 def read_latest(kafka: KafkaSettings, topic: str, timeout: float = 30.0) -> dict[str, bytes]:
     """Every key that currently has a value (a tombstone's key is absent), with its value."""
-    consumer = Consumer(
-        confluent_config(
-            kafka,
-            **{
-                "group.id": f"directory-reader-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "auto.offset.reset": "earliest",
-                # a broker that holds an empty fetch for the whole wait (the embedded one)
-                # would make reading each empty partition take the default 500 ms
-                "fetch.wait.max.ms": 20,
-            },
-        )
-    )
     try:
-        try:
-            metadata = consumer.list_topics(topic, timeout=min(timeout, kafka.connect_timeout_s))
-        except KafkaException as exc:
-            raise DirectoryTopicError(str(translate(kafka, exc))) from None
-        found = metadata.topics.get(topic)
-        if found is None or found.error is not None or not found.partitions:
-            raise DirectoryTopicError(
-                f"topic {topic} does not exist (`peer-support topics create` makes it)"
-            )
-        partitions = sorted(found.partitions)
-        consumer.assign([TopicPartition(topic, number, OFFSET_BEGINNING) for number in partitions])
-        latest: dict[str, bytes | None] = {}
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(at_end) < len(partitions):
-            if time.monotonic() > deadline:
-                raise DirectoryTopicError(f"timed out reading {topic}")
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka names it so
-                    at_end.add(message.partition() or 0)
-                    continue
-                raise DirectoryTopicError(f"cannot read {topic}: {error.name()}")
-            at_end.discard(message.partition() or 0)
-            key = message.key()
-            if key is not None:
-                latest[key.decode("utf-8", errors="replace")] = message.value()
-        return {key: value for key, value in latest.items() if value is not None}
-    finally:
-        consumer.close()
+        return latest_values(kafka, topic, timeout_s=timeout)
+    except (BrokerUnavailable, BrokerRefused) as exc:
+        raise DirectoryTopicError(str(exc)) from None
 
 
 def publish(
