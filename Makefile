@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test system-deps install lint typecheck unit integration schemas docs chart-docs lock bench soak clean
+.PHONY: demo test system-deps install lint typecheck unit integration chart schemas docs chart-docs lock bench soak clean
 
 # The tests' environment: the runtime, the demo and strict extras, and the test tools.
 $(STAMP): pyproject.toml constraints.txt
@@ -68,6 +68,10 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
 
+# The Helm chart and the Dockerfile, rendered and linted by the real tools.
+chart: $(STAMP)
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/chart
+
 # Speed and memory beside a baseline, on the embedded broker; writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -88,7 +92,7 @@ docs: $(STAMP)
 # After changing the chart's values.yaml or runtime/topics.py: rewrite the table of values in
 # the chart's README and the topic list its Strimzi KafkaTopics are rendered from.
 chart-docs: $(STAMP)
-	$(BIN)/python -m tests.support.chart_params
+	$(BIN)/python -m tools.chart_params
 	$(BIN)/python -m runtime.topics_manifest deploy/helm/peer-support-bridge/files/topics.yaml
 
 # Re-resolve every dependency to its newest allowed release and pin the result.

@@ -2,10 +2,11 @@
 
 * :func:`allow_listed_fields` drops every key not in :data:`ALLOWED_FIELDS`, so a value can
   only reach the log under a name someone decided is safe.
-* :func:`safe_exception` renders an exception as its type and stack frames. Only a
-  :class:`BoundaryError` keeps its message (built from a field path and a reason code); an
-  ``OSError`` keeps its ``strerror``, never the file name. A pydantic, JSON or YAML error
-  message, which quotes its input, never appears.
+* :func:`safe_exception` renders an exception as its type and stack frames. Only an
+  exception whose class sets :data:`SAFE_MESSAGE` true keeps its message (the boundary's
+  error, built from a field path and a reason code); an ``OSError`` keeps its ``strerror``,
+  never the file name. A pydantic, JSON or YAML error message, which quotes its input,
+  never appears.
 * :func:`foreign_message` keeps a library's format string and drops its arguments: mode logs
   ``"Crashed reason=%r"`` with an exception whose text once held a whole policy file.
 
@@ -26,8 +27,6 @@ from typing import IO, Any, Final
 import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
-
-from schemas.boundary import BoundaryError
 
 ALLOWED_FIELDS: Final = frozenset(
     {
@@ -76,6 +75,9 @@ ALLOWED_FIELDS: Final = frozenset(
     }
 )
 
+SAFE_MESSAGE: Final = "message_is_safe_to_log"
+"""The class attribute by which an exception type vouches that its message quotes no input;
+a name rather than a base class, so this module imports no layer above it."""
 MESSAGE_WITHHELD: Final = "message withheld"
 MAX_MESSAGE_CHARS: Final = 200
 
@@ -123,7 +125,7 @@ def _frames(exc: BaseException) -> list[str]:
 
 
 def _safe_message(exc: BaseException) -> str | None:
-    if isinstance(exc, BoundaryError):
+    if getattr(type(exc), SAFE_MESSAGE, False) is True:
         return str(exc)
     if isinstance(exc, OSError) and isinstance(exc.strerror, str):
         return exc.strerror

@@ -7,11 +7,9 @@ Secrets are ``SecretStr`` and can also be mounted as files (``PSB_SECRETS_DIR``)
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Final, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
@@ -21,12 +19,23 @@ from schemas.boundary import PseudonymKey
 from schemas.boundary.document import DEFAULT_MAX_BYTES
 from schemas.boundary.pseudonym import MIN_KEY_BYTES
 from schemas.codes import CODE_PATTERN, Channel
-from schemas.staff import known_phone_region
+from schemas.staff import known_phone_region, read_phone_region_with
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 _REGISTRY: list[type[BaseSettings]] = []
 OUR_PACKAGES = ("schemas", "runtime", "streams", "connectors", "peer_support")
+
+IN_FLIGHT_RECORDS: Final = 500
+"""Records of a partition the worker fetches at once, and as many again queued for its
+stream: with a batch, what can be in flight when a rebalance starts, so what
+``rewind_records`` must cover. Here rather than in ``streams`` so settings can check it."""
+
+
+def least_rewind(batch_size: int) -> int:
+    """The fewest records read again after an assignment that still covers every record in
+    flight: both fetched and queued, plus one batch taken from the queue."""
+    return 2 * IN_FLIGHT_RECORDS + batch_size + 1
 
 
 class PsbSettings(BaseSettings):
@@ -39,13 +48,9 @@ class PsbSettings(BaseSettings):
         _REGISTRY.append(cls)
 
 
-def registered_settings() -> tuple[type[BaseSettings], ...]:
-    """Every settings class in our packages (imports them all to be sure)."""
-    for package_name in OUR_PACKAGES:
-        package = importlib.import_module(package_name)
-        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
-            if not module.name.endswith("__main__"):
-                importlib.import_module(module.name)
+def registered() -> tuple[type[BaseSettings], ...]:
+    """The settings classes of the modules imported so far; importing them all is the
+    business of whoever needs every one (``runtime.settings_doc``), not of this module."""
     return tuple(sorted(_REGISTRY, key=lambda cls: (cls.__module__, cls.__qualname__)))
 
 
@@ -112,6 +117,13 @@ class KafkaSettings(PsbSettings):
         le=24 * 30,
         description="Hours incident-reports keeps raw reports (they may hold patient data): "
         "as short as lets the worker catch up after an outage; `topics create` sets it.",
+    )
+    embedded_broker_quirks: bool = Field(
+        False,
+        description="Work around the embedded broker (Tansu 0.6): its high watermark can miss "
+        "records of the last record batch, so the worker sends each changelog partition's "
+        "last record alone and skips Faust's recovery consistency check. Only for the "
+        "embedded broker (tests, demo, bench); leave off on Kafka.",
     )
 
     @field_validator("sasl_oauthbearer_token_endpoint_url")
@@ -267,6 +279,17 @@ class WorkerSettings(PsbSettings):
             raise ValueError(f"channels must be among {', '.join(c.value for c in Channel)}")
         return ",".join(names)
 
+    @model_validator(mode="after")
+    def _rewind_covers_in_flight(self) -> Self:
+        least = least_rewind(self.batch_size)
+        if self.rewind_records < least:
+            raise ValueError(
+                f"PSB_WORKER_REWIND_RECORDS must be at least {least} with "
+                f"PSB_WORKER_BATCH_SIZE {self.batch_size}: fewer would lose records in "
+                "flight when partitions move"
+            )
+        return self
+
     @property
     def enabled_channels(self) -> frozenset[Channel]:
         return frozenset(Channel(name) for name in self.channels.split(","))
@@ -322,3 +345,6 @@ def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:
     if secrets_dir is not None and secrets_dir.is_dir():
         overrides.setdefault("_secrets_dir", secrets_dir)
     return cls(**overrides)
+
+
+read_phone_region_with(lambda: DirectorySettings().phone_region)

@@ -1,14 +1,31 @@
-"""Every environment variable the project reads, from the settings classes themselves."""
+"""Every environment variable the project reads, from the settings classes themselves.
+
+The one module of ``runtime`` that loads the layers above it: a settings class registers
+itself when its module is imported, so documenting them all means importing every module.
+It does so by name, at call time; nothing in ``runtime`` imports this module.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
-from runtime.settings import registered_settings
+from runtime.settings import OUR_PACKAGES, registered
+
+
+def registered_settings() -> tuple[type[BaseSettings], ...]:
+    """Every settings class in our packages, wherever declared."""
+    for package_name in OUR_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            if not module.name.endswith("__main__"):
+                importlib.import_module(module.name)
+    return registered()
 
 
 @dataclass(frozen=True)

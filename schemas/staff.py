@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal
 
 import phonenumbers
@@ -66,14 +67,28 @@ def known_phone_region(value: str) -> str:
     return region
 
 
+_region_source: Callable[[], str] | None = None
+
+
+def read_phone_region_with(source: Callable[[], str]) -> None:
+    """Name where :func:`default_phone_region` comes from. ``runtime.settings`` does, on
+    import, with ``DirectorySettings``: settings build on this module, not the reverse."""
+    global _region_source
+    _region_source = source
+    default_phone_region.cache_clear()
+
+
 @functools.cache
 def default_phone_region() -> str:
     """``PSB_DIRECTORY_PHONE_REGION``, read once: a directory file and the LDAP sync read
     national numbers the same way."""
-    from runtime.settings import DirectorySettings  # runtime builds on schemas, not back
-
+    if _region_source is None:  # no process of ours validates before loading settings
+        raise AddressRefused(
+            f"address must begin with + and a country code: {PHONE_REGION_SETTING} "
+            "was not read in this process"
+        )
     try:
-        return DirectorySettings().phone_region
+        return _region_source()
     except ValidationError:
         raise AddressRefused(
             f"{PHONE_REGION_SETTING} must be a two-letter country code, such as NO or SE"

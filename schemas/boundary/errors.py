@@ -8,7 +8,7 @@ travel further than this module. :func:`from_validation_error` keeps only the lo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,6 +39,8 @@ class BoundaryError(ValueError):
     The message is built from those two alone, so it is safe to log, to print and to put
     in a dead-letter record.
     """
+
+    message_is_safe_to_log: ClassVar[bool] = True  # runtime.logging.SAFE_MESSAGE
 
     def __init__(
         self, reason: Reason, path: str = _ROOT, detected_format: SourceFormat | None = None

@@ -40,9 +40,9 @@ def endpoint(
     process.stop()
 
 
-def answers_to(kafka: KafkaSettings, employee: str, idle: float = 1.5) -> list[Answer]:
+def answers_to(kafka: KafkaSettings, employee: str) -> list[Answer]:
     made = offer(employee)
-    return [r.answer for r in responses(kafka, idle) if r.offer_id == made.offer_id]
+    return [r.answer for r in responses(kafka) if r.offer_id == made.offer_id]
 
 
 def clicks(endpoint: AnswersProcess, outcome: Outcome) -> float:
@@ -155,7 +155,7 @@ def test_in_a_browser_another_site_can_neither_frame_nor_submit_and_our_button_w
             with page.expect_navigation():
                 page.evaluate("document.getElementById('steal').submit()")
             assert "it did not come from our page" in page.content()
-            assert answers_to(kafka, "XS-3", idle=1.0) == []
+            assert answers_to(kafka, "XS-3") == []
 
             page.goto(target, wait_until="load")  # the person opens the link in the message
             with page.expect_navigation():

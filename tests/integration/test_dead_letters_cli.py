@@ -1,6 +1,7 @@
 """``peer-support dead-letters`` on a real broker with a real worker: a report refused for a
 setting, the setting fixed, the report re-driven, and each person offered support once, also
-when the re-drive is run again."""
+when the restarted worker has judged the report again itself and when the re-drive is run
+again."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.unit.helpers import native_report
 
 MARKER = "MRKREDRIVE0Z"
 PEOPLE = ("emp-r1", "emp-r2")
+FENCE = "emp-r3"
+"""Offered support for a report sent after the rest: their offer proves the rest was read."""
 TOO_SMALL = "1024"
 """``PSB_MAX_REPORT_BYTES`` before the fix: the report below is larger."""
 
@@ -67,7 +70,7 @@ def test_a_refused_report_is_redriven_after_the_fix_and_offers_once(
                     staff_ref=ref, profession="nurse", unit_code="MED-3"
                 ).model_dump_json(),
             )
-            for ref in PEOPLE
+            for ref in (*PEOPLE, FENCE)
         ],
     )
     report = native_report(
@@ -82,10 +85,12 @@ def test_a_refused_report_is_redriven_after_the_fix_and_offers_once(
     refusing = WorkerProcess(kafka, app_id, tmp_path, extra_env={"PSB_MAX_REPORT_BYTES": TOO_SMALL})
     refusing.start()
     dlq = Topics.dlq(topics.incident_reports)
-    reader = TopicReader(kafka, [dlq, topics.incident_signals, topics.support_offers])
+    reader = TopicReader(
+        kafka, [dlq, topics.incident_reports, topics.incident_signals, topics.support_offers]
+    )
     try:
         produce(kafka, topics.incident_reports, [json.dumps(report)], key="report-key")
-        reader.poll_until(lambda messages: len(messages) >= 1, timeout=60)
+        reader.poll_until(lambda _: bool(reader.values(dlq)), timeout=60)
         refusing.stop()
         (letter,) = [DeadLetter.model_validate_json(v) for v in reader.values(dlq)]
         assert letter.reason is Reason.TOO_LARGE
@@ -105,10 +110,10 @@ def test_a_refused_report_is_redriven_after_the_fix_and_offers_once(
             }
         ]
 
-        # the fix: the default limit. A restarted worker reads its last records again
-        # (PSB_WORKER_REWIND_RECORDS), which would judge the report anew without a re-drive;
-        # none here, so only the re-drive can bring it back
-        fixed = WorkerProcess(kafka, app_id, tmp_path, extra_env={"PSB_WORKER_REWIND_RECORDS": "0"})
+        # the fix: the default limit. The restarted worker reads its last records again
+        # (PSB_WORKER_REWIND_RECORDS) and may judge the report anew before the re-drive
+        # does; the ledgers make either way one offer per person
+        fixed = WorkerProcess(kafka, app_id, tmp_path)
         fixed.start()
         try:
             dry = summary_of(cli(kafka, "redrive", "incident-reports", "--dry-run", "--json"))
@@ -118,18 +123,28 @@ def test_a_refused_report_is_redriven_after_the_fix_and_offers_once(
             assert first.exit_code == 0, first.output
             assert f"re-driven to {topics.incident_reports}: 1\n" in first.stdout
             assert f"expired (no longer on the topic): {topics.incident_reports}/0/" in first.stderr
-            reader.poll_until(
-                lambda messages: len(offers_and_signals(reader, topics)[0]) >= 2, timeout=30
-            )
             again = summary_of(cli(kafka, "redrive", f"{topics.incident_reports}.dlq", "--json"))
-            reader.drain(idle=2.0)
+            # one partition, read in order: the fence's offer comes after all the rest
+            fence = native_report(
+                report_id=f"RD-{uuid.uuid4().hex[:8]}",
+                staff=[{"staff_ref": FENCE, "role": "reporter"}],
+            )
+            produce(kafka, topics.incident_reports, [json.dumps(fence)], key="fence-key")
+            reader.poll_until(
+                lambda _: pseudonym(FENCE) in offers_and_signals(reader, topics)[0], timeout=30
+            )
+            reader.read_to_end()
         finally:
             fixed.stop()
     finally:
         reader.close()
-    people, signals = offers_and_signals(reader, topics)
-    assert sorted(people) == sorted(pseudonym(ref) for ref in PEOPLE)
-    assert signals == 1
+    people, _ = offers_and_signals(reader, topics)
+    assert sorted(people) == sorted(pseudonym(ref) for ref in (*PEOPLE, FENCE))
+    # the re-drive put the refused report back on its topic, once however often it ran
+    redriven = [
+        value for value in reader.values(topics.incident_reports) if MARKER.encode() in value
+    ]
+    assert len(redriven) == 2
     assert again == {
         "topic": topics.incident_reports,
         "dry_run": False,

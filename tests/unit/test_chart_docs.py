@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from tests.support import chart_params
-from tests.support.chart_params import CHART, leaf_keys, lookup, params, undocumented
+from tools import chart_params
+from tools.chart_params import CHART, leaf_keys, lookup, params, undocumented
 
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
@@ -44,7 +44,7 @@ def test_every_value_has_a_param_line() -> None:
 
 
 def test_every_param_line_names_an_existing_value() -> None:
-    assert not [p.key for p in params() if lookup(VALUES, p.key) is chart_params._MISSING]
+    assert not [p.key for p in params() if lookup(VALUES, p.key) is chart_params.MISSING]
 
 
 def test_chart_readme_table_matches_values() -> None:
@@ -73,7 +73,7 @@ def test_schema_describes_nothing_values_yaml_lacks() -> None:
     absent = [
         key
         for key in named(SCHEMA, "")
-        if lookup(VALUES, key) is chart_params._MISSING
+        if lookup(VALUES, key) is chart_params.MISSING
         and key not in optional
         and key.rsplit(".", 1)[-1] not in optional_leaves
     ]

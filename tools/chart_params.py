@@ -1,7 +1,7 @@
 """The chart's values documentation, from the `## @param` and `## @section` lines of
 values.yaml (Bitnami's convention), as the chart README's table of values.
 
-    python -m tests.support.chart_params      # rewrite the table in the chart README
+    python -m tools.chart_params      # rewrite the table in the chart README (make chart-docs)
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 
 import yaml
 
-CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "peer-support-bridge"
+CHART = Path(__file__).resolve().parents[1] / "deploy" / "helm" / "peer-support-bridge"
 VALUES = CHART / "values.yaml"
 README = CHART / "README.md"
 START, END = "<!-- values-table:start -->\n", "<!-- values-table:end -->"
 
 _PARAM = re.compile(r"^\s*## @param (?P<key>\S+) (?P<description>.+)$")
 _SECTION = re.compile(r"^\s*## @section (?P<title>.+)$")
-_MISSING = object()
+MISSING = object()
+"""What :func:`lookup` returns for a key values.yaml lacks."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def lookup(values: dict[str, Any], key: str) -> Any:
     node: Any = values
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            return _MISSING
+            return MISSING
         node = node[part]
     return node
 
@@ -90,7 +91,7 @@ def markdown_table() -> str:
             section = param.section
             out += ["", f"### {section}", "", "| Name | Description | Value |", "|---|---|---|"]
         value = lookup(values, param.key)
-        shown = "" if value is _MISSING or param.key in parents else _shown(value)
+        shown = "" if value is MISSING or param.key in parents else _shown(value)
         description = param.description.replace("|", "\\|")
         out.append(f"| `{param.key}` | {description} | {shown} |")
     return "\n".join(out).lstrip("\n") + "\n"
