@@ -59,6 +59,7 @@ def worker_env(bootstrap: str, port: int, workdir: Path, pseudonym_key: str) -> 
         "PSB_KAFKA_TOPIC_PREFIX": PREFIX,
         "PSB_KAFKA_PARTITIONS": "3",
         "PSB_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "PSB_KAFKA_EMBEDDED_BROKER_QUIRKS": "true",
         "PSB_PSEUDONYM_KEY": pseudonym_key,
         "PSB_WORKER_APP_ID": "psb-demo",
         "PSB_WORKER_WEB_HOST": "127.0.0.1",

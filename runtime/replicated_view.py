@@ -29,6 +29,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 log = get_logger("view")
 PARSED_ENTRIES = 4096
+FETCH_WAIT_MS = 1500
+"""A view changes seldom, and at rest each fetch it makes is one the process and the broker
+wake for; a broker that does not park fetches (the embedded one) shows a change this much
+later at most."""
+LOADING_WAIT_MS = 200
+"""How often the view checks whether it has read up to the end it found at start."""
 
 
 def _same(key: str) -> str:
@@ -118,6 +124,7 @@ class ReplicatedView(Generic[ModelT]):
             **aiokafka_options(self._kafka),
             enable_auto_commit=False,
             group_id=None,
+            fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         await consumer.start()
         try:
@@ -126,7 +133,8 @@ class ReplicatedView(Generic[ModelT]):
             await consumer.seek_to_beginning(*partitions)
             targets = await consumer.end_offsets(partitions)
             while True:
-                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                wait = FETCH_WAIT_MS if self.ready.is_set() else LOADING_WAIT_MS
+                batches = await consumer.getmany(timeout_ms=wait, max_records=5000)
                 for records in batches.values():
                     for record in records:
                         self.apply(record.key, record.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -14,7 +15,13 @@ from runtime.kafka import faust_broker_options
 from runtime.logging import get_logger
 from runtime.policy_holder import PolicyHolder
 from runtime.replicated_view import ReplicatedView
-from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
+from runtime.settings import (
+    IN_FLIGHT_RECORDS,
+    BoundarySettings,
+    KafkaSettings,
+    PolicySettings,
+    WorkerSettings,
+)
 from runtime.staff_view import StaffView
 from runtime.topics import Topics
 from runtime.vocabulary import InstallationVocabulary
@@ -26,24 +33,20 @@ from schemas import (
     SupportResponse,
 )
 from schemas.boundary import pseudonymize_staff
-from streams import forget, heap, retention, web
-from streams.agents import dispatch, handoff, minimize, offers
-from streams.batching import LingeringStream
+from streams import forget, gc_freeze, retention, web
+from streams.agents import answers, dispatch, handoff, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
 from streams.evaluation import recorder
 from streams.evaluation import web as evaluation_web
 from streams.evaluation.settings import EvaluationSettings
+from streams.faust_fixes import App
 from streams.metrics import WorkerMetrics
-from streams.outbox import FLUSH_INTERVAL_S, Outbox
-from streams.transport import App
 
 log = get_logger("app")
-
-IN_FLIGHT_RECORDS = 500
-"""Records of a partition fetched at once, and queued for its stream: with a batch, what
-can be in flight when a rebalance starts, so what ``rewind_records`` must cover."""
+OUTBOX_LEFTOVERS_S = 0.05
+"""How soon after a put at rest the outbox is sent, if no agent's flush took it."""
 
 
 def _contract_topic(app: faust.App, name: str, model: type[Any]) -> Any:
@@ -68,6 +71,7 @@ def create_app(
         worker.app_id,
         fetch_wait_ms=worker.fetch_wait_ms,
         rewind_records=worker.rewind_records,
+        embedded_broker_quirks=kafka.embedded_broker_quirks,
         stream_processing_timeout=worker.stall_report_s,
         broker_max_poll_records=IN_FLIGHT_RECORDS,
         stream_buffer_maxsize=IN_FLIGHT_RECORDS,
@@ -91,17 +95,10 @@ def create_app(
         web_graph_enabled=False,
         web_metrics_enabled=False,
         table_standby_replicas=0,
-        # With the memory store nothing is persisted, so Faust's check only compares an
-        # offset this process noted before the rebalance with the broker's high watermark.
-        # In a rolling update on the embedded broker it found 239 > 238 and crashed the
-        # worker, whose tables held that partition's data all along (Tansu 0.6 reports the
-        # watermark as the last record batch's first offset + 1; see streams.outbox).
-        recovery_consistency_check=False,
         Topic=DeadLetteringTopic,
-        Stream=LingeringStream,
     )
     policy_settings = policy or PolicySettings()
-    outbox = app.outbox = Outbox(app)  # the producer settles it before each commit
+    outbox = app.outbox
     key = boundary.key()
     directory = StaffView(topics.staff_directory, kafka, key)
     holder = PolicyHolder(policy_settings.file)
@@ -132,10 +129,11 @@ def create_app(
     responses = _contract_topic(app, topics.support_responses, SupportResponse)
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
-    dispatcher = dispatch.register(ctx, support_offers, responses)
-    handoffs = handoff.register(ctx, responses)
+    figures = recorder.register(ctx)
+    dispatcher = dispatch.register(ctx, support_offers, figures)
+    handoffs = handoff.register(ctx)
+    answers.register(ctx, responses, dispatcher, handoffs, figures)
     forget.register(ctx, dispatcher, handoffs)
-    recorder.register(ctx, responses, dispatcher.on_sent)
     evaluation_web.register(ctx, evaluation or EvaluationSettings())
     retention.register(ctx)
     web.register(ctx)
@@ -148,20 +146,23 @@ def create_app(
     async def freeze_startup_objects() -> None:
         await directory.ready.wait()
         await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
-        log.info("startup objects frozen", count=heap.freeze_what_startup_built())
+        log.info("startup objects frozen", count=gc_freeze.freeze_what_startup_built())
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_supporters() -> None:
         await supporters.run()
 
-    @app.timer(interval=FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def flush_outbox() -> None:
         """Sends what callbacks that cannot wait put in the outbox (forgetting a person),
         their changelogs included: at rest no event comes to make a commit that would.
-        Only then: a flush waits while a commit settles, and a timer kept waiting on an
-        empty outbox would only fill the log with Faust's "timer is overlapping"."""
-        if ctx.outbox.holds_unsent():
-            await ctx.outbox.settle()
+        Sleeps until something is put, then leaves the agents' own flush a moment to take
+        it (a flush waits while a commit settles)."""
+        while True:
+            await ctx.outbox.wait_put()
+            await asyncio.sleep(OUTBOX_LEFTOVERS_S)
+            if ctx.outbox.holds_unsent():
+                await ctx.outbox.settle()
 
     @app.timer(interval=policy_settings.reload_interval_s)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:

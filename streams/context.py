@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, overload
 
 import faust
 
@@ -18,9 +19,9 @@ from runtime.topics import TOMBSTONES_KEPT, Topics, milliseconds
 from runtime.vocabulary import InstallationVocabulary
 from schemas import Channel, Notification, SupporterProfile
 from schemas.boundary import PseudonymKey
-from streams.ledger import Ledger
+from streams.faust_fixes import Outbox
+from streams.ledger import TEXT, Codec, Ledger, V
 from streams.metrics import WorkerMetrics
-from streams.outbox import Outbox
 
 
 @dataclass
@@ -39,7 +40,7 @@ class WorkerContext:
     enabled_channels: frozenset[Channel]
     outbox: Outbox
     clock: Callable[[], datetime] = utc_now
-    ledgers: list[Ledger] = field(default_factory=list)
+    ledgers: list[Ledger[Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.policy.on_refused = self.metrics.policy_reload_refused.inc
@@ -51,16 +52,36 @@ class WorkerContext:
         topic = self.topics.notifications(notification.channel)
         self.outbox.put_model(topic, notification.notification_id, notification, incident)
 
+    @overload
     def ledger(
         self,
         name: str,
         *,
         work: bool = False,
         on_expire: Callable[[str, str], None] | None = None,
-    ) -> Ledger:
-        """A table of this worker, as a ledger writing through the outbox; ``work``: it holds
-        work still to do (see :meth:`Outbox.work_table`). Every ledger is swept by
-        :mod:`streams.retention`."""
+    ) -> Ledger[str]: ...
+
+    @overload
+    def ledger(
+        self,
+        name: str,
+        codec: Codec[V],
+        *,
+        work: bool = False,
+        on_expire: Callable[[str, V], None] | None = None,
+    ) -> Ledger[V]: ...
+
+    def ledger(
+        self,
+        name: str,
+        codec: Codec[Any] = TEXT,
+        *,
+        work: bool = False,
+        on_expire: Callable[[str, Any], None] | None = None,
+    ) -> Ledger[Any]:
+        """A table of this worker, as a ledger writing through the outbox, its values typed
+        by ``codec`` (text by default); ``work``: it holds work still to do (see
+        :meth:`Outbox.work_table`). Every ledger is swept by :mod:`streams.retention`."""
         table = self.app.Table(
             name,
             default=None,
@@ -71,7 +92,7 @@ class WorkerContext:
         )
         if work:
             self.outbox.work_table(table)
-        ledger = Ledger(table, self.outbox, on_expire)
+        ledger = Ledger(table, self.outbox, codec, on_expire)
         self.ledgers.append(ledger)
         return ledger
 

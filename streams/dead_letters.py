@@ -4,6 +4,9 @@ Faust's default, on a record that does not decode, is to crash the agent and res
 logging the decoder's message (which may quote the record). :class:`DeadLetteringTopic`
 replaces that: the record is already acknowledged by Faust's conductor; we write where it
 was and why, and the agent goes on with the records behind it.
+
+A dead letter goes out like every other record the worker produces, through its batched
+producer: durable before the offset of the record it stands for is committed.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import AppT
 
 from runtime.logging import get_logger
 from runtime.topics import Topics
 from schemas import DeadLetter, Reason, SourceFormat
 from schemas.boundary import BoundaryError
-from streams.codec import ContractDecodeError, serializer_for
+from streams.codec import ContractDecodeError
+from streams.ports import Producer
 
 log = get_logger("dead-letters")
 
@@ -44,14 +47,9 @@ def from_boundary_error(message: Any, error: BoundaryError) -> DeadLetter:
     return dead_letter_for(message, error.reason, error.path, error.detected_format)
 
 
-async def send_dead_letter(app: AppT, letter: DeadLetter) -> None:
-    topic = app.topic(
-        Topics.dlq(letter.source_topic),
-        key_type=str,
-        key_serializer="raw",
-        value_serializer=serializer_for(DeadLetter),
-    )
-    await topic.send(value=letter)
+def send_dead_letter(producer: Producer, letter: DeadLetter) -> None:
+    """Without a key, as before: the producer spreads dead letters over the partitions."""
+    producer.put(Topics.dlq(letter.source_topic), None, letter.model_dump_json().encode())
     log.warning(
         "record dead-lettered",
         topic=letter.source_topic,
@@ -75,4 +73,4 @@ class DeadLetteringTopic(faust.Topic):
             letter = dead_letter_for(message, cause.reason, cause.path)
         else:
             letter = dead_letter_for(message, Reason.INVALID)
-        await send_dead_letter(self.app, letter)
+        send_dead_letter(self.app.outbox, letter)  # type: ignore[attr-defined]  # the worker's App

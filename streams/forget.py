@@ -13,61 +13,78 @@ table of the worker that holds them.
 
 The other ledgers hold only keyed ids, which say nothing about whom they concerned, and stay
 until their retention period ends, to keep delivery exactly-once.
+
+Each part forgets through its own ledgers (``Dispatcher.forget``, ``Handoffs.forget``), which
+find a person's entries by an index, so forgetting costs what the leaver had, not what
+everyone has. At start-up the directory view replays the tombstones it holds
+before the tables are restored: those wait in a set, and a person with nothing left costs
+a few lookups.
 """
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
 from runtime.logging import get_logger
-from streams.agents.dispatch import FORGOTTEN, Dispatcher
-from streams.agents.handoff import Handoffs
-from streams.context import WorkerContext
-from streams.ledger import Ledger
-from streams.schedule import Schedule
+from streams.ports import Emit, Out, Supporters, emitter
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 log = get_logger("forget")
 
 
-def forget_pending(schedule: Schedule, person: str) -> int:
-    """Remove every waiting offer and reminder of the person; returns how many."""
-    entries = schedule.for_person(person)
-    for pending in entries:
-        schedule.remove(pending.offer.offer_id)
-    return len(entries)
+class Forgets(Protocol):
+    def forget(self, person: str) -> int:
+        """Forget what names ``person``; returns how many entries changed."""
 
 
-def forget_scheduled(scheduled: Ledger, person: str) -> int:
-    """Blank the scheduled offers that name the person; returns how many."""
-    names = f'"person":"{person}"'
-    theirs = [key for key, value in scheduled.items() if names in value]
-    for offer_id in theirs:
-        scheduled.replace(offer_id, FORGOTTEN)
-    return len(theirs)
+class Forgetting:
+    """Holds back the leavers named before the tables are restored (the directory view
+    replays its tombstones first), and forgets them once they are."""
 
+    def __init__(
+        self,
+        parts: list[Forgets],
+        supporters: Supporters,
+        emit: Emit,
+        recovered: asyncio.Event,
+    ) -> None:
+        self.parts = parts
+        self.supporters = supporters
+        self.emit = emit
+        self.recovered = recovered
+        self.held_back: set[str] = set()
 
-def register(ctx: WorkerContext, dispatcher: Dispatcher, handoffs: Handoffs) -> None:
-    schedule = dispatcher.schedule
-    recovered = ctx.app.tables.recovery.completed  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
-    held_back: list[str] = []
-
-    def forget(person: str) -> None:
-        if not recovered.is_set():  # the view replays tombstones before the tables are back
-            held_back.append(person)
+    def forget(self, person: str) -> None:
+        if not self.recovered.is_set():
+            self.held_back.add(person)
             return
-        removed = forget_pending(schedule, person)
-        removed += forget_scheduled(dispatcher.scheduled, person)
-        handoffs.load.remove(person)
-        supporter = ctx.supporters.get(person)
+        removed = sum(part.forget(person) for part in self.parts)
+        supporter = self.supporters.get(person)
         if supporter is not None:
-            ctx.outbox.put(ctx.topics.supporters, supporter.staff_ref.encode(), None)
-        log.info("person forgotten", count=removed)
+            self.emit(Out.SUPPORTERS, supporter.staff_ref, None)
+            removed += 1
+        if removed:  # a replayed tombstone of someone long forgotten finds nothing
+            log.info("person forgotten", count=removed)
 
-    ctx.directory.on_remove(forget)
+    def forget_held_back(self) -> None:
+        for person in self.held_back:
+            self.forget(person)
+        self.held_back.clear()
+
+
+def register(ctx: WorkerContext, *parts: Forgets) -> Forgetting:
+    recovered: asyncio.Event = ctx.app.tables.recovery.completed  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
+    forgetting = Forgetting(list(parts), ctx.supporters, emitter(ctx.topics, ctx.outbox), recovered)
+    ctx.directory.on_remove(forgetting.forget)
 
     @ctx.app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
     async def forget_once_recovered() -> None:
         await recovered.wait()
-        for person in held_back:
-            forget(person)
-        held_back.clear()
+        forgetting.forget_held_back()
         if ctx.outbox.holds_unsent():
             await ctx.outbox.settle()
+
+    return forgetting

@@ -9,11 +9,14 @@ changelog partition, on the worker that owns that partition.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from runtime.logging import get_logger
 from schemas import SupportOffer
 from schemas.policy import Policy
-from streams.context import WorkerContext
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 log = get_logger("retention")
 

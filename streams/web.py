@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from runtime.metrics import ConsumerLag, metrics_handler
 from streams.context import WorkerContext
-from streams.metrics import agent_lag
+from streams.faust_fixes import agent_lag
 
 ROUTES: Final = ("/", "/health/live", "/health/ready", "/metrics")
 """Every route the worker's port serves; ``/`` is Faust's fixed ``{"status": "OK"}``."""

@@ -15,10 +15,9 @@ was forgotten is never mistaken for not yet done.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry.trace import SpanKind
 
@@ -35,24 +34,29 @@ from schemas import (
 )
 from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy
-from streams.context import WorkerContext
-from streams.ledger import Ledger
+from streams import owner
+from streams.agents.skip import Skip, reachable
+from streams.ledger import TEXT, Forgettable, Ledger
+from streams.metrics import WorkerMetrics
 from streams.policy.routing import scheme_info
 from streams.policy.timing import reminder_due
+from streams.ports import Directory, Emit, Out, emitter
 from streams.retention import offer_expiry
-from streams.schedule import Pending, Schedule, Stage
+from streams.schedule import PENDING, Pending, Schedule, Stage
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
+
+__all__ = ["SCHEDULED", "Dispatcher", "Skip", "notification_for", "offer_person", "register"]
 
 log = get_logger("dispatch")
 
+SCHEDULED = Forgettable(SupportOffer)
+"""``offers-scheduled``: the offer, or ``None`` once its person left (that it was done)."""
 
-FORGOTTEN = "forgotten"
-"""What ``offers-scheduled`` keeps of an offer whose person left: that it was done."""
 
-
-class Skip(StrEnum):
-    UNKNOWN_STAFF = "unknown-staff"
-    OPTED_OUT = "opted-out"
-    NO_CHANNEL = "no-channel"
+def offer_person(offer: SupportOffer | None) -> str | None:
+    return None if offer is None else offer.person
 
 
 KIND_OF_STAGE = {
@@ -73,13 +77,10 @@ def notification_for(
     *,
     requested: bool = False,
 ) -> Notification | Skip:
-    if profile is None:
-        return Skip.UNKNOWN_STAFF
-    if profile.opted_out:
-        return Skip.OPTED_OUT
-    contact = next((point for point in profile.channels if point.channel in enabled), None)
-    if contact is None:
-        return Skip.NO_CHANNEL
+    found = reachable(profile, enabled)
+    if isinstance(found, Skip):
+        return found
+    profile, contact = found
     return Notification(
         notification_id=derive_id(
             key,
@@ -103,29 +104,66 @@ def notification_for(
     )
 
 
+class Evaluation(Protocol):
+    """What the evaluation figures are told of a delivery."""
+
+    def notified(self, offer: SupportOffer, notification: Notification) -> None: ...
+
+
 class Dispatcher:
     """Delivery of due entries; shared by the agent (offers due at once) and the timer."""
 
     def __init__(
         self,
-        ctx: WorkerContext,
+        *,
         schedule: Schedule,
-        sent: Ledger,
-        scheduled: Ledger,
-        requested: Ledger,
+        sent: Ledger[str],
+        scheduled: Ledger[SupportOffer | None],
+        requested: Ledger[str],
+        emit: Emit,
+        directory: Directory,
+        key: PseudonymKey,
+        enabled_channels: frozenset[Channel],
+        policy: Callable[[], Policy],
+        clock: Callable[[], datetime],
+        metrics: WorkerMetrics,
+        evaluation: Evaluation | None = None,
     ) -> None:
-        self.ctx = ctx
         self.schedule = schedule
         self.sent = sent
         self.scheduled = scheduled  # offer id -> the offer, to remind after the reminder
+        scheduled.index_by(offer_person)  # to forget a leaver's offers
         self.requested = requested  # offers whose "remind me later" was honoured
-        self.on_sent: list[Callable[[Pending, Notification], Awaitable[None]]] = []
+        self.emit = emit
+        self.directory = directory
+        self.key = key
+        self.enabled_channels = enabled_channels
+        self.policy = policy
+        self.clock = clock
+        self.metrics = metrics
+        self.evaluation = evaluation
 
-    def active_partitions(self) -> set[int]:
-        topic = self.ctx.topics.support_offers
-        return {
-            tp.partition for tp in self.ctx.app.assignor.assigned_actives() if tp.topic == topic
-        }
+    async def take(self, offer: SupportOffer) -> None:
+        """An offer read from ``support-offers``: scheduled once, delivered at once if due."""
+        if offer.offer_id in self.scheduled:
+            self.metrics.duplicates.labels("scheduled").inc()
+            log.info("offer already scheduled, not scheduled again")
+            return
+        now = self.clock()
+        expiry = offer_expiry(offer, self.policy())
+        if expiry <= now:  # its ledger entries may be forgotten already
+            self.metrics.too_old.labels("offer").inc()
+            tracing.annotate({"psb.reason": "too-old"})
+            log.info("offer too old, dropped", reason="too-old")
+            return
+        pending = Pending(offer=offer, stage=Stage.OFFER, due_at=offer.due_at)
+        # before the ledger entry that makes a replay skip it
+        self.schedule.put(pending, expiry)
+        self.scheduled.put(offer.offer_id, offer, expiry)
+        if offer.due_at <= now and self.directory.ready.is_set():
+            await self.deliver(pending)
+        else:
+            log.info("offer scheduled")
 
     async def deliver(self, pending: Pending) -> None:
         """In a step of its own: a child of the offer's when the offer is due at once, the
@@ -133,35 +171,34 @@ class Dispatcher:
         offer = pending.offer
         ids = {"psb.incident": offer.incident, "psb.offer": offer.offer_id}
         with tracing.step("notify", {**ids, "psb.kind": KIND_OF_STAGE[pending.stage].value}):
-            await self._deliver(pending)
+            self._deliver(pending)
 
-    async def _deliver(self, pending: Pending) -> None:
-        ctx = self.ctx
-        now = ctx.clock()
-        policy = ctx.policy.current
+    def _deliver(self, pending: Pending) -> None:
+        now = self.clock()
+        policy = self.policy()
         kind = KIND_OF_STAGE[pending.stage]
-        profile = ctx.directory.get(pending.offer.person)
+        profile = self.directory.get(pending.offer.person)
         outcome = notification_for(
-            ctx.key,
+            self.key,
             pending.offer,
             profile,
-            ctx.enabled_channels,
+            self.enabled_channels,
             now,
             policy,
             kind,
             requested=pending.stage is Stage.LATER,
         )
         if isinstance(outcome, Skip):
-            ctx.metrics.not_notified.labels(outcome.value).inc()
+            self.metrics.not_notified.labels(outcome.value).inc()
             tracing.annotate({"psb.reason": outcome.value})
             log.info("offer not notified", offer_id=pending.offer.offer_id, reason=outcome.value)
             self.schedule.remove(pending.offer.offer_id)
             return
         if outcome.notification_id in self.sent:
-            ctx.metrics.duplicates.labels("notification").inc()
+            self.metrics.duplicates.labels("notification").inc()
         else:  # sent before it is recorded as sent (the outbox sends outputs before the
             # ledgers): a stop between them repeats, never loses
-            ctx.send_notification(outcome, pending.offer.incident)
+            self.emit(Out.NOTIFICATIONS, outcome.notification_id, outcome, pending.offer.incident)
             tracing.annotate(
                 {"psb.notification": outcome.notification_id, "psb.channel": outcome.channel.value}
             )
@@ -172,45 +209,48 @@ class Dispatcher:
                 channel=outcome.channel.value,
                 kind=outcome.kind.value,
             )
-            self.sent.record(
-                outcome.notification_id,
-                now.isoformat(),
-                pending.partition,
-                offer_expiry(pending.offer, policy),
+            self.sent.put(
+                outcome.notification_id, now.isoformat(), offer_expiry(pending.offer, policy)
             )
-            ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
-            for hook in self.on_sent:  # e.g. the evaluation figures
-                try:
-                    await hook(pending, outcome)
-                except Exception as exc:  # figures must never hold up a delivery
-                    log.error("hook failed", offer_id=pending.offer.offer_id, exc_info=exc)
+            self.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+            self._evaluate(pending.offer, outcome)
         if pending.stage is Stage.OFFER and policy.timing.reminder.enabled:
             self.schedule.put(
                 Pending(
                     offer=pending.offer,
                     stage=Stage.REMINDER,
                     due_at=reminder_due(now, policy.timing),
-                    partition=pending.partition,
                 ),
                 offer_expiry(pending.offer, policy),
             )
         else:
             self.schedule.remove(pending.offer.offer_id)
 
+    def _evaluate(self, offer: SupportOffer, notification: Notification) -> None:
+        if self.evaluation is None:
+            return
+        try:
+            self.evaluation.notified(offer, notification)
+        except Exception as exc:  # figures must never hold up a delivery
+            log.error("evaluation failed", offer_id=offer.offer_id, exc_info=exc)
+
     def count_waiting(self) -> None:
-        stages = [pending.stage for pending in self.schedule.entries()]
-        for stage in Stage:
-            self.ctx.metrics.scheduled.labels(stage.value).set(stages.count(stage))
-        self.ctx.metrics.schedule_backlog.set(len(stages))
+        waiting = self.schedule.waiting()
+        for stage, count in waiting.items():
+            self.metrics.scheduled.labels(stage.value).set(count)
+        self.metrics.schedule_backlog.set(sum(waiting.values()))
 
     async def deliver_due(self) -> int:
+        """Delivers what is due on the partitions this worker owns; each delivery writes
+        where its entry is."""
         self.count_waiting()
-        if not self.ctx.directory.ready.is_set():
+        if not self.directory.ready.is_set():
             return 0
-        due = self.schedule.due(self.ctx.clock(), self.active_partitions())
-        for pending in sorted(due, key=lambda entry: entry.due_at):
+        due = self.schedule.due(self.clock())
+        for pending in due:
             try:
-                await self.deliver(pending)
+                with self.schedule.owned_like(pending):
+                    await self.deliver(pending)
             except Exception as exc:  # one bad entry must not stop the others
                 log.error(
                     "delivery failed",
@@ -218,10 +258,9 @@ class Dispatcher:
                     offer_id=pending.offer.offer_id,
                     exc_info=exc,
                 )
-        await self.ctx.outbox.flush()
         return len(due)
 
-    def answered(self, response: SupportResponse, partition: int) -> None:
+    def answered(self, response: SupportResponse) -> None:
         """Any answer ends the wait for a reminder; "remind me later" then sets a new one."""
         pending = self.schedule.get(response.offer_id)
         if (
@@ -232,16 +271,14 @@ class Dispatcher:
             return  # asked again: the requested reminder stands
         if pending is not None and pending.stage in (Stage.REMINDER, Stage.LATER):
             self.schedule.remove(response.offer_id)
-            self.ctx.metrics.reminders_cancelled.inc()
+            self.metrics.reminders_cancelled.inc()
         if response.answer is Answer.REMIND_LATER:
-            self.remind_later(response, pending, partition)
+            self.remind_later(response, pending)
 
-    def remind_later(
-        self, response: SupportResponse, pending: Pending | None, partition: int
-    ) -> None:
+    def remind_later(self, response: SupportResponse, pending: Pending | None) -> None:
         """One requested reminder per offer, at the policy's reminder interval (outside quiet
         hours), and only when the policy sends reminders at all."""
-        policy = self.ctx.policy.current
+        policy = self.policy()
         timing = policy.timing
         if not timing.reminder.enabled or response.offer_id in self.requested:
             return
@@ -249,73 +286,69 @@ class Dispatcher:
         if offer is None or offer.person != response.person:
             return
         expiry = offer_expiry(offer, policy)
-        self.requested.record(
-            response.offer_id, response.answered_at.isoformat(), partition, expiry
-        )
-        due = reminder_due(self.ctx.clock(), timing)
-        self.schedule.put(
-            Pending(offer=offer, stage=Stage.LATER, due_at=due, partition=partition), expiry
-        )
+        self.requested.put(response.offer_id, response.answered_at.isoformat(), expiry)
+        due = reminder_due(self.clock(), timing)
+        self.schedule.put(Pending(offer=offer, stage=Stage.LATER, due_at=due), expiry)
 
     def known_offer(self, offer_id: str) -> SupportOffer | None:
-        raw = self.scheduled.get(offer_id)
-        if raw is None or raw == FORGOTTEN:
-            return None
-        return SupportOffer.model_validate_json(raw)
+        return self.scheduled.get(offer_id)  # None also once its person left
+
+    def forget(self, person: str) -> int:
+        """A leaver: their waiting offers and reminders go, with tombstones; their scheduled
+        offers keep their ids (so a redelivered offer is still known as done) but lose the
+        offer, which names them. Returns how many entries changed."""
+        waiting = self.schedule.for_person(person)
+        for pending in waiting:
+            self.schedule.remove(pending.offer.offer_id)
+        theirs = self.scheduled.keys_of(person)
+        for offer_id in theirs:
+            self.scheduled.replace(offer_id, None)
+        return len(waiting) + len(theirs)
 
 
-def register(ctx: WorkerContext, offers: Any, responses: Any) -> Dispatcher:
+def register(ctx: WorkerContext, offers: Any, evaluation: Evaluation | None) -> Dispatcher:
     app = ctx.app
-    schedule = Schedule(ctx.ledger("deliveries-pending", work=True))
-    scheduled = ctx.ledger("offers-scheduled")
-    sent = ctx.ledger("notifications-made")
-    requested = ctx.ledger("reminders-requested")
-    dispatcher = Dispatcher(ctx, schedule, sent, scheduled, requested)
-    source = offers.get_topic_name()
+    topic = ctx.topics.support_offers
 
-    async def take(offer: SupportOffer, partition: int) -> None:
-        if offer.offer_id in scheduled:
-            ctx.metrics.duplicates.labels("scheduled").inc()
-            log.info("offer already scheduled, not scheduled again")
-            return
-        expiry = offer_expiry(offer, ctx.policy.current)
-        if expiry <= ctx.clock():  # its ledger entries may be forgotten already
-            ctx.metrics.too_old.labels("offer").inc()
-            tracing.annotate({"psb.reason": "too-old"})
-            log.info("offer too old, dropped", reason="too-old")
-            return
-        pending = Pending(offer=offer, stage=Stage.OFFER, due_at=offer.due_at, partition=partition)
-        # before the ledger entry that makes a replay skip it
-        schedule.put(pending, expiry)
-        scheduled.record(offer.offer_id, offer.model_dump_json(), partition, expiry)
-        if offer.due_at <= ctx.clock() and ctx.directory.ready.is_set():
-            await dispatcher.deliver(pending)
-        else:
-            log.info("offer scheduled")
+    def active() -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+    dispatcher = Dispatcher(
+        schedule=Schedule(ctx.ledger("deliveries-pending", PENDING, work=True), active),
+        sent=ctx.ledger("notifications-made", TEXT),
+        scheduled=ctx.ledger("offers-scheduled", SCHEDULED),
+        requested=ctx.ledger("reminders-requested", TEXT),
+        emit=emitter(ctx.topics, ctx.outbox),
+        directory=ctx.directory,
+        key=ctx.key,
+        enabled_channels=ctx.enabled_channels,
+        policy=lambda: ctx.policy.current,
+        clock=ctx.clock,
+        metrics=ctx.metrics,
+        evaluation=evaluation,
+    )
+    source = offers.get_topic_name()
 
     @app.agent(offers, name="dispatch")
     async def dispatch_agent(stream: Any) -> None:
         async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
             for event in events:
                 offer: SupportOffer = event.value
-                with tracing.step(
-                    "dispatch",
-                    tracing.consumed(source, incident=offer.incident, offer=offer.offer_id),
-                    headers=event.message.headers,
-                    kind=SpanKind.CONSUMER,
+                with (
+                    owner.owned_by(event.message.partition),
+                    tracing.step(
+                        "dispatch",
+                        tracing.consumed(source, incident=offer.incident, offer=offer.offer_id),
+                        headers=event.message.headers,
+                        kind=SpanKind.CONSUMER,
+                    ),
                 ):
-                    await take(offer, event.message.partition)
-            await ctx.outbox.flush()
-
-    @app.agent(responses, name="responses")
-    async def responses_agent(stream: Any) -> None:
-        async for events in stream.take_events(ctx.worker.batch_size, within=ctx.batch_wait_s):
-            for event in events:
-                dispatcher.answered(event.value, event.message.partition)
+                    await dispatcher.take(offer)
             await ctx.outbox.flush()
 
     @app.timer(interval=ctx.worker.scheduler_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def deliver_due() -> None:
         await dispatcher.deliver_due()
+        await ctx.outbox.flush()
 
     return dispatcher

@@ -1,4 +1,4 @@
-"""Agent ``handoff``: an accepted offer reaches a peer supporter, or the scheme's coordinator.
+"""Hand-offs: an accepted offer reaches a peer supporter, or the scheme's coordinator.
 
 The supporter is chosen by :func:`streams.policy.supporters.choose_supporter` among the
 supporters of the person's scheme who can be reached on an enabled channel (never the
@@ -17,14 +17,14 @@ dropped: the ledger may have forgotten it was handed off.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from runtime.logging import get_logger
 from schemas import (
-    Answer,
+    Channel,
     HandoffDetails,
     Language,
     Notification,
@@ -35,10 +35,15 @@ from schemas import (
 from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy, Scheme
 from schemas.staff import ContactPoint
-from streams.context import WorkerContext
+from streams.agents.skip import Skip, reachable
 from streams.ledger import Ledger
+from streams.metrics import WorkerMetrics
 from streams.policy.routing import scheme_info
 from streams.policy.supporters import Candidate, choose_supporter
+from streams.ports import Directory, Emit, Out, Supporters, emitter
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 log = get_logger("handoff")
 
@@ -113,10 +118,30 @@ def to_coordinator(
 
 
 class Handoffs:
-    def __init__(self, ctx: WorkerContext, made: Ledger, load: Ledger) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        made: Ledger[str],
+        load: Ledger[str],
+        emit: Emit,
+        directory: Directory,
+        supporters: Supporters,
+        key: PseudonymKey,
+        enabled_channels: frozenset[Channel],
+        policy: Callable[[], Policy],
+        clock: Callable[[], datetime],
+        metrics: WorkerMetrics,
+    ) -> None:
         self.made = made
         self.load = load  # supporter pseudonym -> when they were handed someone, recently
+        self.emit = emit
+        self.directory = directory
+        self.supporters = supporters
+        self.key = key
+        self.enabled_channels = enabled_channels
+        self.policy = policy
+        self.clock = clock
+        self.metrics = metrics
 
     def _recent(self, supporter: str, now: datetime) -> list[str]:
         raw = self.load.get(supporter)
@@ -127,26 +152,22 @@ class Handoffs:
         return {ref: len(self._recent(ref, now)) for ref in self.load.references()}
 
     def _reachable(self, profile: StaffProfile) -> ContactPoint | None:
-        return next((p for p in profile.channels if p.channel in self.ctx.enabled_channels), None)
+        return next((p for p in profile.channels if p.channel in self.enabled_channels), None)
 
     def _candidates(self) -> Iterator[Candidate]:
-        for pseudonym, supporter in self.ctx.supporters.items():
-            profile = self.ctx.directory.get(pseudonym)
+        for pseudonym, supporter in self.supporters.items():
+            profile = self.directory.get(pseudonym)
             if profile is not None and self._reachable(profile) is not None:
                 yield Candidate(supporter=supporter, profile=profile, pseudonym=pseudonym)
 
-    def notification_for(self, response: SupportResponse, now: datetime) -> Notification | str:
+    def notification_for(self, response: SupportResponse, now: datetime) -> Notification | Skip:
         """The hand-off for an accepted offer, or the reason there is none."""
-        person = self.ctx.directory.get(response.person)
-        if person is None:
-            return "unknown-staff"
-        if person.opted_out:
-            return "opted-out"
-        contact = person.preferred
-        if contact is None:
-            return "no-channel"
+        found = reachable(self.directory.get(response.person))
+        if isinstance(found, Skip):
+            return found
+        person, contact = found
         accepted = Accepted(response.offer_id, response.person, person, contact)
-        policy = self.ctx.policy.current
+        policy = self.policy()
         scheme = policy.scheme_for(person.profession)
         today = now.astimezone(policy.timing.zone).date()
         chosen = choose_supporter(
@@ -158,57 +179,57 @@ class Handoffs:
             today,
         )
         route = None if chosen is None else self._reachable(chosen.profile)
-        key = self.ctx.key
         if chosen is not None and route is not None:
             return handoff_notification(
-                key, accepted, route, chosen.profile, chosen.pseudonym, policy, now
+                self.key, accepted, route, chosen.profile, chosen.pseudonym, policy, now
             )
-        return to_coordinator(key, accepted, policy, now) or "no-coordinator"
+        return to_coordinator(self.key, accepted, policy, now) or Skip.NO_COORDINATOR
 
-    async def accepted(self, response: SupportResponse, partition: int) -> None:
-        ctx = self.ctx
+    def accepted(self, response: SupportResponse) -> None:
+        metrics = self.metrics
         if response.offer_id in self.made:
-            ctx.metrics.duplicates.labels("handoff").inc()
+            metrics.duplicates.labels("handoff").inc()
             return
-        now = ctx.clock()
-        policy = ctx.policy.current
+        now = self.clock()
+        policy = self.policy()
         expiry = response.answered_at + policy.retention.offers
         if expiry <= now:  # whether it was handed off may be forgotten already
-            ctx.metrics.too_old.labels("answer").inc()
+            metrics.too_old.labels("answer").inc()
             return
         outcome = self.notification_for(response, now)
-        if isinstance(outcome, str):
-            ctx.metrics.handoffs.labels("none", outcome).inc()
-            log.warning("no hand-off", offer_id=response.offer_id, reason=outcome)
+        if isinstance(outcome, Skip):
+            metrics.handoffs.labels("none", outcome.value).inc()
+            log.warning("no hand-off", offer_id=response.offer_id, reason=outcome.value)
             return
         # sent before it is recorded (the outbox sends outputs before the ledgers): a stop
         # between them repeats the hand-off, never loses it
-        ctx.send_notification(outcome)
-        self.made.record(response.offer_id, now.isoformat(), partition, expiry)
+        self.emit(Out.NOTIFICATIONS, outcome.notification_id, outcome)
+        self.made.put(response.offer_id, now.isoformat(), expiry)
         route = "coordinator" if outcome.recipient_ref.startswith("coordinator:") else "supporter"
         if route == "supporter":
             recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
-            self.load.record(outcome.recipient_ref, json.dumps(recent), partition, now + OPEN_FOR)
-        ctx.metrics.handoffs.labels(route, "sent").inc()
-        ctx.metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
+            self.load.put(outcome.recipient_ref, json.dumps(recent), now + OPEN_FOR)
+        metrics.handoffs.labels(route, "sent").inc()
+        metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
 
+    def forget(self, person: str) -> int:
+        """A leaver who was a supporter: their count of recent hand-offs goes, so no one is
+        handed to a colleague who is gone. Returns how many entries went."""
+        return int(self.load.remove(person))
 
-def register(ctx: WorkerContext, responses: Any) -> Handoffs:
-    app = ctx.app
-    made = ctx.ledger("handoffs-made")
-    load = ctx.ledger("supporter-load")
-    handoffs = Handoffs(ctx, made, load)
 
-    @app.agent(responses, name="handoff")
-    async def handoff_agent(stream: Any) -> None:
-        async for event in stream.events():
-            response: SupportResponse = event.value
-            if response.answer is not Answer.ACCEPT:
-                continue
-            await ctx.directory.ready.wait()
-            await ctx.supporters.ready.wait()
-            await handoffs.accepted(response, event.message.partition)
-            await ctx.outbox.flush()
-
-    return handoffs
+def register(ctx: WorkerContext) -> Handoffs:
+    """Its answers come from the responses agent (:mod:`streams.agents.responses`)."""
+    return Handoffs(
+        made=ctx.ledger("handoffs-made"),
+        load=ctx.ledger("supporter-load"),
+        emit=emitter(ctx.topics, ctx.outbox),
+        directory=ctx.directory,
+        supporters=ctx.supporters,
+        key=ctx.key,
+        enabled_channels=ctx.enabled_channels,
+        policy=lambda: ctx.policy.current,
+        clock=ctx.clock,
+        metrics=ctx.metrics,
+    )

@@ -9,7 +9,7 @@ to it (or the policy declares it).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind
 
@@ -17,8 +17,10 @@ from runtime import tracing
 from runtime.logging import get_logger
 from schemas import IncidentSignal, Reason
 from schemas.boundary import BoundaryError, Projection, project
-from streams.context import WorkerContext
 from streams.dead_letters import dead_letter_for, from_boundary_error, send_dead_letter
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 log = get_logger("minimize")
 
@@ -61,7 +63,7 @@ def register(ctx: WorkerContext, reports: Any, signals: Any) -> None:
             log.info("signal minimized", incident=signal.incident, format=source_format)
             return
         tracing.annotate({"psb.reason": letter.reason.value})
-        await send_dead_letter(ctx.app, letter)
+        send_dead_letter(ctx.outbox, letter)
         metrics.reports.labels("dead-lettered").inc()
         metrics.dead_letters.labels(letter.reason.value).inc()
 

@@ -7,16 +7,19 @@ second offer. Only people in the staff directory get offers, so it waits for the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind
 
 from runtime import tracing
 from runtime.logging import get_logger
 from schemas import IncidentSignal
-from streams.context import WorkerContext
+from streams import owner
 from streams.policy.decide import decide
 from streams.retention import offer_expiry
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 log = get_logger("offers")
 
@@ -27,7 +30,7 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
     topic = offers.get_topic_name()
     source = signals.get_topic_name()
 
-    def make_offers(signal: IncidentSignal, partition: int) -> None:
+    def make_offers(signal: IncidentSignal) -> None:
         policy = ctx.policy.current
         decision = decide(signal, policy, ctx.clock(), ctx.key, ctx.directory)
         for role, reason in decision.suppressed:
@@ -42,12 +45,7 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
             # the worker stops between them, the signal's replay offers again (dispatch
             # drops the repeat) instead of the ledger hiding an offer never sent
             ctx.outbox.put_model(topic, offer.person, offer, signal.incident)
-            ledger.record(
-                offer.offer_id,
-                offer.created_at.isoformat(),
-                partition,
-                offer_expiry(offer, policy),
-            )
+            ledger.put(offer.offer_id, offer.created_at.isoformat(), offer_expiry(offer, policy))
             metrics.offers.labels(offer.role.value).inc()
             log.info("offer made", offer_id=offer.offer_id, kind=offer.role.value)
 
@@ -58,11 +56,14 @@ def register(ctx: WorkerContext, signals: Any, offers: Any) -> None:
             await ctx.directory.ready.wait()
             for event in events:
                 signal: IncidentSignal = event.value
-                with tracing.step(
-                    "offers",
-                    tracing.consumed(source, incident=signal.incident),
-                    headers=event.message.headers,
-                    kind=SpanKind.CONSUMER,
+                with (
+                    owner.owned_by(event.message.partition),
+                    tracing.step(
+                        "offers",
+                        tracing.consumed(source, incident=signal.incident),
+                        headers=event.message.headers,
+                        kind=SpanKind.CONSUMER,
+                    ),
                 ):
-                    make_offers(signal, event.message.partition)
+                    make_offers(signal)
             await ctx.outbox.flush()

@@ -1,4 +1,5 @@
-"""Keeps the evaluation figures up to date as offers, reminders and answers happen.
+"""Keeps the evaluation figures up to date as offers, reminders and answers happen: dispatch
+tells it of each notification sent, the responses agent of each answer.
 
 Per offer, a table remembers its cell (month of sending in the policy's time zone, the
 person's unit and profession, the scheme) and which answers were counted, so a repeated
@@ -6,26 +7,30 @@ answer counts once and answers land in the month of the offer; it is forgotten w
 offer. Whether a person was already counted in a cell is kept as a keyed id (of cell and
 staff pseudonym) until the month is over; the published figures hold counts only. Every
 change to a cell's partial is written to the compacted ``evaluation`` topic, keyed by cell
-and partition; a cell is kept for the policy's ``retention.evaluation_months``, then
-tombstoned there too.
+and the partition that holds the offer's record; a cell is kept for the policy's
+``retention.evaluation_months``, then tombstoned there too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from schemas import Answer, Notification, NotificationKind, SupportResponse
-from schemas.boundary import derive_id
-from streams.context import WorkerContext
+from schemas import Answer, Notification, NotificationKind, SupportOffer, SupportResponse
+from schemas.boundary import PseudonymKey, derive_id
+from schemas.policy import Policy
 from streams.evaluation.figures import Figures, observe
-from streams.ledger import Ledger
+from streams.ledger import TEXT, Json, Ledger
+from streams.metrics import WorkerMetrics
+from streams.ports import Directory, Emit, Out, emitter
 from streams.retention import offer_expiry
-from streams.schedule import Pending
+
+if TYPE_CHECKING:
+    from streams.context import WorkerContext
 
 ANSWER_FIELD = {Answer.ACCEPT: "accepted", Answer.NOT_NOW: "declined", Answer.REMIND_LATER: "later"}
 
@@ -50,20 +55,34 @@ def month_start(month: str, months_later: int, zone: ZoneInfo) -> datetime:
 
 class Recorder:
     def __init__(
-        self, ctx: WorkerContext, offers: Ledger, people: Ledger, cells: Ledger, topic: str
+        self,
+        *,
+        offers: Ledger[OfferRecord],
+        people: Ledger[str],
+        cells: Ledger[Figures],
+        emit: Emit,
+        directory: Directory,
+        key: PseudonymKey,
+        policy: Callable[[], Policy],
+        metrics: WorkerMetrics,
     ) -> None:
-        self.ctx = ctx
         self.offers = offers
         self.people = people
         self.cells = cells
-        self.topic = topic
+        self.emit = emit
+        self.directory = directory
+        self.key = key
+        self.policy = policy
+        self.metrics = metrics
 
     def month_of(self, instant: datetime) -> str:
-        return instant.astimezone(self.ctx.policy.current.timing.zone).strftime("%Y-%m")
+        return instant.astimezone(self.policy().timing.zone).strftime("%Y-%m")
 
-    async def _update(
-        self, record: OfferRecord, partition: int, change: Callable[[Figures], Figures]
+    def _update(
+        self, partition: int, record: OfferRecord, change: Callable[[Figures], Figures]
     ) -> None:
+        """``partition``: the one that holds the offer's record; a person's offers and
+        answers share one."""
         empty = Figures(
             month=record.month,
             unit=record.unit,
@@ -71,34 +90,33 @@ class Recorder:
             scheme=record.scheme,
             partition=partition,
         )
-        raw = self.cells.get(empty.key)
-        figures = change(empty if raw is None else Figures.model_validate_json(raw))
-        value = figures.model_dump_json()
-        policy = self.ctx.policy.current
+        known = self.cells.get(empty.key)
+        figures = change(empty if known is None else known)
+        policy = self.policy()
         kept_until = month_start(
             record.month, policy.retention.evaluation_months, policy.timing.zone
         )
-        self.cells.record(figures.key, value, partition, kept_until)
-        self.ctx.outbox.put(self.topic, figures.key.encode(), value.encode())
+        self.cells.put(figures.key, figures, kept_until)
+        self.emit(Out.EVALUATION, figures.key, figures)
 
-    async def sent(self, pending: Pending, notification: Notification) -> None:
+    def notified(self, offer: SupportOffer, notification: Notification) -> None:
+        """A notification about ``offer`` went out."""
         if notification.kind is NotificationKind.OFFER:
-            await self._offer_sent(pending, notification)
+            self._offer_sent(offer, notification)
         elif notification.kind is NotificationKind.REMINDER:
-            raw = self.offers.get(pending.offer.offer_id)
-            if raw is not None:
-                record = OfferRecord.model_validate_json(raw)
-                await self._update(
+            record = self.offers.get(offer.offer_id)
+            partition = self.offers.partition_of(offer.offer_id)
+            if record is not None and partition is not None:
+                self._update(
+                    partition,
                     record,
-                    pending.partition,
                     lambda f: f.model_copy(update={"reminders": f.reminders + 1}),
                 )
 
-    async def _offer_sent(self, pending: Pending, notification: Notification) -> None:
-        offer = pending.offer
+    def _offer_sent(self, offer: SupportOffer, notification: Notification) -> None:
         if offer.offer_id in self.offers or notification.scheme is None:
             return
-        profile = self.ctx.directory.get(offer.person)
+        profile = self.directory.get(offer.person)
         if profile is None:
             return
         now = notification.created_at
@@ -109,11 +127,10 @@ class Recorder:
             scheme=notification.scheme.scheme_id,
             sent_at=now,
         )
-        policy = self.ctx.policy.current
-        expiry = offer_expiry(offer, policy)
-        self.offers.record(offer.offer_id, record.model_dump_json(), pending.partition, expiry)
+        policy = self.policy()
+        partition = self.offers.put(offer.offer_id, record, offer_expiry(offer, policy))
         person = derive_id(
-            self.ctx.key,
+            self.key,
             "evp",
             record.month,
             record.unit,
@@ -124,9 +141,9 @@ class Recorder:
         new_person = person not in self.people
         if new_person:  # needed while offers can land in the month, a day's grace after it
             month_over = month_start(record.month, 1, policy.timing.zone) + timedelta(days=1)
-            self.people.record(person, record.month, pending.partition, month_over)
+            self.people.put(person, record.month, month_over)
         waited = now - offer.reported_at
-        self.ctx.metrics.report_to_offer.observe(max(waited.total_seconds(), 0))
+        self.metrics.report_to_offer.observe(max(waited.total_seconds(), 0))
 
         def change(figures: Figures) -> Figures:
             return figures.model_copy(
@@ -137,26 +154,24 @@ class Recorder:
                 }
             )
 
-        await self._update(record, pending.partition, change)
+        self._update(partition, record, change)
 
-    async def answered(self, response: SupportResponse, partition: int) -> None:
-        raw = self.offers.get(response.offer_id)
-        if raw is None:
+    def answered(self, response: SupportResponse) -> None:
+        record = self.offers.get(response.offer_id)
+        partition = self.offers.partition_of(response.offer_id)
+        if record is None or partition is None:
             return
-        record = OfferRecord.model_validate_json(raw)
         if response.answer in record.answers:
             return
         first = not record.answers
         self.offers.replace(
             response.offer_id,
-            record.model_copy(
-                update={"answers": (*record.answers, response.answer)}
-            ).model_dump_json(),
+            record.model_copy(update={"answers": (*record.answers, response.answer)}),
         )
         waited = response.answered_at - record.sent_at
-        self.ctx.metrics.answers.labels(response.answer.value).inc()
+        self.metrics.answers.labels(response.answer.value).inc()
         if first:
-            self.ctx.metrics.offer_to_answer.observe(max(waited.total_seconds(), 0))
+            self.metrics.offer_to_answer.observe(max(waited.total_seconds(), 0))
         name = ANSWER_FIELD[response.answer]
 
         def change(figures: Figures) -> Figures:
@@ -166,30 +181,23 @@ class Recorder:
                 update["offer_to_answer"] = observe(figures.offer_to_answer, waited)
             return figures.model_copy(update=update)
 
-        await self._update(record, partition, change)
+        self._update(partition, record, change)
 
 
-def register(ctx: WorkerContext, responses: Any, on_sent: list[Any]) -> Recorder:
-    app = ctx.app
+def register(ctx: WorkerContext) -> Recorder:
+    """Its answers come from the responses agent (:mod:`streams.agents.responses`)."""
+    emit = emitter(ctx.topics, ctx.outbox)
 
-    topic = ctx.topics.evaluation
+    def unpublish(cell: str, _value: Figures) -> None:
+        emit(Out.EVALUATION, cell, None)
 
-    def unpublish(cell: str, _value: str) -> None:
-        ctx.outbox.put(topic, cell.encode(), None)
-
-    recorder = Recorder(
-        ctx,
-        ctx.ledger("evaluation-offers"),
-        ctx.ledger("evaluation-people"),
-        ctx.ledger("evaluation-cells", on_expire=unpublish),
-        topic,
+    return Recorder(
+        offers=ctx.ledger("evaluation-offers", Json(OfferRecord)),
+        people=ctx.ledger("evaluation-people", TEXT),
+        cells=ctx.ledger("evaluation-cells", Json(Figures), on_expire=unpublish),
+        emit=emit,
+        directory=ctx.directory,
+        key=ctx.key,
+        policy=lambda: ctx.policy.current,
+        metrics=ctx.metrics,
     )
-    on_sent.append(recorder.sent)
-
-    @app.agent(responses, name="evaluation")
-    async def evaluation_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await recorder.answered(event.value, event.message.partition)
-            await ctx.outbox.flush()
-
-    return recorder

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, TopicPartition
 from runtime.kafka import aiokafka_options, consumer_config
 from runtime.settings import KafkaSettings
 from runtime.topics import TopicSpec, ensure_topics
-from streams.outbox import Outbox
+from streams.faust_fixes import Outbox
 from tests.support.outbox_broker import App
 
 
@@ -46,7 +46,7 @@ def test_the_high_watermark_counts_every_ledger_record_a_commit_sends(
         producer = AIOKafkaProducer(**aiokafka_options(kafka), acks="all")
         await producer.start()
         try:
-            box = Outbox(App(producer))  # type: ignore[arg-type]  # the real producer
+            box = Outbox(App(producer), last_record_alone=True)  # type: ignore[arg-type]
             for first in (0, 5):  # two commits, each with five entries in partition 0
                 for number in range(first, first + 5):
                     box.put_changelog(table, 0, f"off_{number}", "handed off")

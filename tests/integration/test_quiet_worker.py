@@ -1,6 +1,7 @@
 """A worker at rest is quiet: with the stall report shortened to two seconds, a worker that
 has handled a report and then waits writes no warning or error line, although Faust's monitor
-checks every assigned partition (the restored changelogs it stops fetching among them)."""
+checks every assigned partition (the restored changelogs it stops fetching among them); and
+once its fetches have backed off to their longest wait, the next report still gets through."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ def test_an_idle_worker_logs_nothing_above_info(
         worker.wait_metric('psb_reports_total{outcome="signal"}', 1)
         time.sleep(IDLE_S)  # the monitor checks every few seconds; each check would log
         assert worker.process is not None and worker.process.poll() is None
+        # at rest its fetches wait longer (it sleeps); a report still gets through
+        later = native_report(report_id="AV-2")
+        produce(kafka, Topics(kafka.topic_prefix).incident_reports, [json.dumps(later)])
+        worker.wait_metric('psb_reports_total{outcome="signal"}', 2, timeout=30)
     finally:
         worker.stop()
     assert loud_lines(worker.log()) == []

@@ -32,6 +32,9 @@ def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> 
             "PSB_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
             "PSB_KAFKA_PARTITIONS": str(kafka.partitions),
             "PSB_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
+            # the tests run on the embedded broker unless told otherwise; on Kafka the
+            # workarounds cost a round trip per commit and nothing else
+            "PSB_KAFKA_EMBEDDED_BROKER_QUIRKS": "true",
             "PSB_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
             "PSB_WORKER_APP_ID": app_id,
             "PSB_WORKER_WEB_HOST": "127.0.0.1",

@@ -1,4 +1,5 @@
-"""The worker's agents take batches that wait from their first record (streams.batching)."""
+"""The worker's agents take batches that wait from their first record
+(streams.faust_fixes.lingering_batches)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import faust
 import pytest
 
-from streams.batching import LingeringStream
+from streams.faust_fixes.lingering_batches import LingeringStream
 
 WAIT_S = 0.3
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.eager import Finished, Resumed, run_until_blocked
+from streams.faust_fixes.eager_handover import Finished, Resumed, run_until_blocked
 
 
 async def _no_wait(value: int) -> int:

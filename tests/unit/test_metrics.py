@@ -21,7 +21,8 @@ from runtime.metrics import ConsumerLag, Lag, metrics_handler, process_registry
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
 from schemas.policy import default_policy_text
 from streams.app import create_app
-from streams.metrics import WorkerMetrics, agent_lag
+from streams.faust_fixes import agent_lag
+from streams.metrics import WorkerMetrics
 from tests.support.worker import TEST_PSEUDONYM_KEY
 
 

@@ -6,8 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import faust
 import pytest
@@ -25,15 +24,17 @@ from schemas import (
     SupportOffer,
 )
 from schemas.boundary import PseudonymKey, minimize
-from streams.agents.dispatch import Dispatcher, Skip, notification_for
-from streams.context import WorkerContext
-from streams.ledger import Ledger
+from streams.agents.dispatch import SCHEDULED, Dispatcher, Skip, notification_for
+from streams.faust_fixes import Outbox
+from streams.ledger import TEXT, Ledger
 from streams.metrics import WorkerMetrics
-from streams.outbox import Outbox
+from streams.owner import owned_by
 from streams.policy.decide import Suppressed, decide, offer_id_for
-from streams.schedule import Pending, Schedule, Stage
+from streams.ports import emitter
+from streams.schedule import PENDING, Pending, Schedule, Stage
 from tests.support.outbox_broker import App as OutboxApp
 from tests.support.outbox_broker import Batch, Broker
+from tests.unit.fakes import People
 from tests.unit.helpers import (
     EVERYONE,
     KEY,
@@ -188,30 +189,29 @@ class _StoppingBroker(Broker):
         return await super().send_batch(batch, topic, partition=partition)
 
 
-def _dispatcher(broker: Broker, table: Callable[[str], Any]) -> Dispatcher:
-    box = Outbox(OutboxApp(broker))
-    ctx = WorkerContext(
-        **dict.fromkeys(
-            ("app", "kafka", "boundary", "worker", "supporters", "vocabulary"), cast(Any, None)
-        ),
-        topics=Topics("psb."),
+def _dispatcher(box: Outbox, table: Callable[[str], Any]) -> Dispatcher:
+    pending = Ledger(table("pending"), box, PENDING)
+    box.work_table(pending._table)
+    sent, asked = (Ledger(table(name), box, TEXT) for name in ("sent", "asked"))
+    return Dispatcher(
+        schedule=Schedule(pending),
+        sent=sent,
+        scheduled=Ledger(table("scheduled"), box, SCHEDULED),
+        requested=asked,
+        emit=emitter(Topics("psb."), box),
+        directory=People({first_offer().person: profile()}),
         key=KEY,
-        directory=cast(Any, SimpleNamespace(get=lambda _: profile())),
-        policy=cast(Any, SimpleNamespace(current=POLICY)),
-        metrics=WorkerMetrics(),
         enabled_channels=ALL,
-        outbox=box,
+        policy=lambda: POLICY,
         clock=lambda: RECEIVED_AT,
+        metrics=WorkerMetrics(),
     )
-    ledgers = [Ledger(table(name), box) for name in ("pending", "sent", "scheduled", "asked")]
-    box.work_table(ledgers[0]._table)
-    return Dispatcher(ctx, Schedule(ledgers[0]), *ledgers[1:])
 
 
 def test_a_delivery_cut_short_before_the_message_is_sent_is_not_recorded_as_sent() -> None:
     # the "sent" ledger's changelog is what a restarted worker believes: if it reached the
     # broker before the message did, the replay would skip a message never sent
-    pending = Pending(offer=first_offer(), stage=Stage.OFFER, due_at=RECEIVED_AT, partition=0)
+    pending = Pending(offer=first_offer(), stage=Stage.OFFER, due_at=RECEIVED_AT)
 
     async def deliver(broker: Broker) -> None:  # in a worker of its own
         app = faust.App("dispatch-test", broker="kafka://localhost:1", store="memory://")
@@ -219,9 +219,10 @@ def test_a_delivery_cut_short_before_the_message_is_sent_is_not_recorded_as_sent
         def table(name: str) -> Any:
             return app.Table(name, default=None, key_type=str, value_type=str)
 
-        dispatcher = _dispatcher(broker, table)
-        await dispatcher.deliver(pending)
-        await dispatcher.ctx.outbox.settle()  # the agent's flush, then Faust's commit
+        box = Outbox(OutboxApp(broker))
+        with owned_by(0):
+            await _dispatcher(box, table).deliver(pending)
+        await box.settle()  # the agent's flush, then Faust's commit
 
     stopped = _StoppingBroker()
     with pytest.raises(asyncio.CancelledError):

@@ -1,16 +1,19 @@
-"""What the worker produces, sent one batch per partition instead of one record at a time.
+"""Patch (throughput, and the order of durable writes): what the worker produces goes out
+as one record batch per partition, and the commit waits for it.
 
-Faust's ``topic.send`` and ``table.send_changelog`` build a future, a pending message and
+Faust: ``topic.send`` and ``table.send_changelog`` build a future, a pending message and
 callbacks for every record; with about twenty records produced per report that machinery
-was most of the worker's time. Agents put their records here and :meth:`Outbox.flush` them
-at the end of each batch of events, as record batches of Faust's own aiokafka producer.
-
-Why this keeps the guarantees:
+was most of the worker's time. And Faust commits an event's offset once the agent's body
+returns, with no notion of which writes must be durable first.
+We need: agents put their records in the :class:`Outbox`, which :meth:`Outbox.flush`
+sends at the end of each batch of events as record batches of Faust's own aiokafka
+producer; Faust's commit calls its producer's ``flush``, which settles the outbox first
+(:class:`SettlingProducer`). Why this keeps the guarantees:
 
 * Faust acknowledges a batch's events only after the agent's loop body returns, and the body
-  awaits :meth:`flush`, which returns when the broker has acknowledged the batch's outputs;
-  Faust commits acknowledged offsets only after :meth:`settle` has seen the changelogs
-  acknowledged too. So no offset is committed before what it produced is durable.
+  awaits :meth:`Outbox.flush`, which returns when the broker has acknowledged the batch's
+  outputs; Faust commits acknowledged offsets only after :meth:`Outbox.settle` has seen the
+  changelogs acknowledged too. So no offset is committed before what it produced is durable.
 * What the batch produced (signals, offers, notifications) goes first. Then the changelog of
   the tables that hold work still to do (the schedule: :meth:`Outbox.work_table`), and only
   when both are acknowledged, at the next commit, the ledgers that say something was done.
@@ -23,18 +26,24 @@ Why this keeps the guarantees:
   per partition, so a key's last write in a changelog is the last one made.
 * A table's changelog is compacted and restored by key, so of several writes to one key
   within one flush only the last is sent; the ledgers of all batches since the last commit
-  go out together at the commit, to all partitions at once, so it takes one round trip,
-  not one per batch or partition; the agents' flushes go on meanwhile.
-* What Faust's consumer loses track of in a rebalance, :mod:`streams.consumer` reads
-  again; the ledgers drop what was already done.
-* The last record of each changelog partition goes in a record batch of its own. Faust
-  restores a table by reading its changelog up to the broker's high watermark, and the
-  embedded broker (Tansu 0.6) reports that as the last batch's first offset + 1: records
-  after the first in the last batch were never restored, so a restart forgot those
-  ledger entries and repeated their work. On Kafka it costs one more round trip at a
-  commit.
+  go out together at the commit, to all partitions at once, in one round trip.
+* What Faust's consumer loses track of in a rebalance, :mod:`streams.faust_fixes.rewind`
+  reads again; the ledgers drop what was already done.
+* Only with ``PSB_KAFKA_EMBEDDED_BROKER_QUIRKS`` (``last_record_alone``): the last record of
+  each changelog partition goes in a record batch of its own. Faust restores a table by
+  reading its changelog up to the broker's high watermark, and the embedded broker (Tansu
+  0.6) reports that as the last batch's first offset + 1, so records after the first in
+  the last batch were never restored. Kafka needs no such batch (a round trip less).
 
 Writes from callbacks that cannot wait (forgetting a person) are sent by a timer.
+Upstream: none; Faust has no batch API for sends or changelogs.
+Proof: ``tests/unit/test_outbox.py`` (order, grouping, retries, the changelog bytes equal
+Faust's), ``tests/integration/test_ledger_restore.py`` (the embedded broker's watermark),
+``tests/integration/test_faults.py``.
+Retire: not while ledgers must be durable after their outputs; if Faust gains batched
+sends with per-record acknowledgement, the agents could send through Faust and
+:class:`SettlingProducer` would go. The changelog bytes are Faust's ``str`` table
+serialisation (JSON strings), which a unit test holds equal.
 """
 
 from __future__ import annotations
@@ -47,13 +56,13 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from faust.transport.drivers import aiokafka as driver
 from pydantic import BaseModel
 
 from runtime.logging import get_logger
 from runtime.tracing import record_headers
 
 log = get_logger("outbox")
-FLUSH_INTERVAL_S = 0.05
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 _partitioner = DefaultPartitioner()
@@ -63,8 +72,11 @@ _Pending = dict[tuple[str, int | None], dict[object, _Record]]
 
 
 class Outbox:
-    def __init__(self, app: Any) -> None:
+    """``last_record_alone``: the embedded broker's high watermark (see above)."""
+
+    def __init__(self, app: Any, *, last_record_alone: bool = False) -> None:
         self._app = app
+        self._last_record_alone = last_record_alone
         # (topic, partition or None) -> records in order; a table write is keyed by its key,
         # so a later write to the same key replaces the earlier one
         self._outputs: _Pending = {}
@@ -80,6 +92,7 @@ class Outbox:
         self._filling = 1  # number of the group of records being put now
         self._acknowledged = 0  # last group the broker acknowledged
         self._settling: list[tuple[_Pending, list[Awaitable[Any]]]] = []
+        self._put = asyncio.Event()
 
     def __len__(self) -> int:
         return sum(
@@ -91,6 +104,12 @@ class Outbox:
     def holds_unsent(self) -> bool:
         """Records were put that no flush has taken yet."""
         return bool(self._outputs or self._work or self._changelogs)
+
+    async def wait_put(self) -> None:
+        """Returns once a record was put since the last return: what sends the outbox's
+        leftovers at rest sleeps until there is something."""
+        await self._put.wait()
+        self._put.clear()
 
     def work_table(self, table: Any) -> None:
         """Mark ``table`` as holding work still to do: its changelog is written with the
@@ -108,6 +127,7 @@ class Outbox:
         """A record for a topic; without a partition, the key chooses it as Kafka's would."""
         records = self._outputs.setdefault((topic, partition), {})
         records[next(self._sequence)] = (key, value, headers or [])
+        self._put.set()
 
     def put_model(
         self, topic: str, key: str, model: BaseModel, incident: str | None = None
@@ -130,6 +150,7 @@ class Outbox:
         records = pending.setdefault((topic, partition), {})
         records.pop(raw_key, None)
         records[raw_key] = (raw_key, raw_value, [])
+        self._put.set()
 
     async def flush(self) -> None:
         """Returns when everything put so far is acknowledged by the broker (the outputs),
@@ -170,7 +191,7 @@ class Outbox:
         """Returns when everything put so far, changelogs included, is acknowledged.
 
         Faust commits offsets only after its producer's ``flush``, which calls this first
-        (:mod:`streams.transport`); so an event's offset is committed only when both what
+        (:class:`SettlingProducer`); so an event's offset is committed only when both what
         it produced and the ledger entries that say so are durable, while the agent goes
         on to its next batch after one round trip instead of two.
 
@@ -223,7 +244,7 @@ class Outbox:
         """Hands ``pending`` to the producer: each partition's batches in order, all
         partitions at once. aiokafka takes a partition's next batch only once the one
         before it is acknowledged, so one partition after another cost a round trip for
-        every partition with a second batch (every changelog partition; see above)."""
+        every partition with a second batch."""
         groups = await self._by_partition(producer, pending)
         if len(groups) == 1:
             return await _hand_over(producer, *groups[0])
@@ -252,7 +273,7 @@ class Outbox:
         changelogs = self._changelog_topics.values()
         groups = []
         for (topic, number), group in records_of.items():
-            tail_alone = len(group) > 1 and topic in changelogs
+            tail_alone = self._last_record_alone and len(group) > 1 and topic in changelogs
             parts = [group[:-1], group[-1:]] if tail_alone else [group]
             groups.append((topic, number, [b for part in parts for b in _filled(producer, part)]))
         return groups
@@ -296,3 +317,12 @@ def _merged(groups: list[_Pending]) -> _Pending:
                 target.pop(key, None)
                 target[key] = record
     return merged
+
+
+class SettlingProducer(driver.Producer):
+    async def flush(self) -> None:
+        """Faust flushes before it commits offsets: the outbox settles first."""
+        outbox = getattr(self.app, "outbox", None)
+        if outbox is not None:
+            await outbox.settle()
+        await super().flush()

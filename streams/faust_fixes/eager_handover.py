@@ -1,11 +1,19 @@
-"""Run a coroutine in its caller until it first has to wait; only then is it awaited.
+"""Patch (throughput only): a fetched message is handed to its stream without a task.
 
-Faust's consumer hands every fetched message to its stream through ``Service.wait_first``,
-racing the hand-over against a suspended flow: four tasks, a wait and three cancellations
-for every message, about an eighth of a busy worker's event loop. The hand-over almost never
-waits (a lock that is free, a decode, a put on the stream's queue), and a coroutine that does
-not wait runs alike whether a task steps it or its caller does. So the caller steps it once;
-a hand-over that did have to wait is raced as before, from where it stopped.
+Faust: hands every fetched message to its stream through ``Service.wait_first``, racing the
+hand-over against a suspended flow: four tasks, a wait and three cancellations for every
+message, about an eighth of a busy worker's event loop.
+We need: nothing for correctness. The hand-over almost never waits (a free lock, a decode,
+a put on the stream's queue), and a coroutine that does not wait runs alike whether a task
+steps it or its caller does; so the caller steps it once (:func:`run_until_blocked`), and a
+hand-over that did have to wait is raced as before, from where it stopped. The loop still
+turns once per message, so a rebalance's callbacks run between two messages as with
+Faust's race (without that, the failover test lost offers).
+Upstream: none filed that we found.
+Proof: ``tests/unit/test_eager.py`` (stepping, resuming, cancelling),
+``tests/unit/test_worker_transport.py`` (the hand-over's outcome equals the race's).
+Retire: drop :class:`EagerHandOver` from ``streams.faust_fixes.consumer.Consumer`` and
+delete this module and its test; the bench's ``pipeline_per_s`` shows the cost.
 
 A coroutine stopped at a wait has registered itself there (as a waiter of a lock, say), so
 it must be resumed or cancelled, never dropped: :meth:`Resumed.as_task` cancels it even when
@@ -15,9 +23,12 @@ its task is cancelled before it first runs, as a race's loser can be.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from faust.transport.drivers import aiokafka as driver
+from mode.services import WaitResults
 
 T = TypeVar("T")
 
@@ -101,3 +112,40 @@ def run_until_blocked(coro: Coroutine[Any, Any, T]) -> Finished[T] | Resumed[T]:
     except StopIteration as stop:
         return Finished(stop.value)
     return Resumed(coro, waiting_on)
+
+
+class HandOver:
+    """The hand-over of one fetched message to its stream (Faust's ``on_message``)."""
+
+    __slots__ = ("coro",)
+
+    def __init__(self, coro: Awaitable[None]) -> None:
+        self.coro = coro
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return self.coro.__await__()
+
+
+class EagerHandOver(driver.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        on_message = self.callback
+        self.callback = lambda message: HandOver(on_message(message))
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        """A hand-over that needs no wait runs here, with the outcome the race would have
+        had: it runs to its end either way, and the waits it raced never started. One that
+        waits is raced from where it stopped."""
+        hand_over = coros[0].coro if coros and isinstance(coros[0], HandOver) else None
+        if not isinstance(hand_over, Coroutine):
+            return await super().wait_first(*coros, timeout=timeout)
+        outcome = run_until_blocked(hand_over)
+        if not isinstance(outcome, Finished):
+            return await super().wait_first(outcome.as_task(), *coros[1:], timeout=timeout)
+        for rival in coros[1:]:
+            if isinstance(rival, Coroutine):
+                rival.close()  # never started; closed, so it is not reported as never awaited
+        await asyncio.sleep(0)  # a rebalance gets in between two messages, as with Faust's race
+        if self._stopped.is_set() or self._crashed.is_set():
+            return WaitResults([], [], True)
+        return WaitResults([coros[0]], [outcome.value], False)
