@@ -23,8 +23,13 @@ def worker_rss(kafka: KafkaSettings, workdir: Path, people: int) -> float:
     worker = WorkerProcess(kafka, f"bench-mem-{uuid.uuid4().hex[:6]}", workdir, extra_env=QUIET)
     worker.start(ready_timeout=300)
     try:
-        time.sleep(3)  # let start-up garbage settle
-        assert worker.process is not None
-        return rss_mb(worker.process.pid)
+        return settled_rss(worker)
     finally:
         worker.stop()
+
+
+def settled_rss(worker: WorkerProcess) -> float:
+    """Resident megabytes of a ready worker, once start-up garbage has settled."""
+    time.sleep(3)
+    assert worker.process is not None
+    return rss_mb(worker.process.pid)
