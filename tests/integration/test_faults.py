@@ -6,7 +6,12 @@ receives when the worker and the email sink are both killed at random points.
 each has exactly one notification id (a record may repeat after a crash at the topic level;
 its id is the same, and a sink does not send an id its receipts say was delivered). At the
 receiver, a sink killed between sending and recording the receipt may send that one message
-again, under the same Message-ID."""
+again, under the same Message-ID.
+
+Absence (nothing lost, nothing twice) is proven against fences, not by waiting a while: reports
+placed behind everything on every partition of every stage, and notifications behind
+everything on every partition the sink reads. A partition is processed in order, so once a
+fence is through, so is everything before it, redelivery after a crash included."""
 
 from __future__ import annotations
 
@@ -16,10 +21,15 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import murmur2
+from confluent_kafka import Message
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -28,10 +38,20 @@ from runtime.broker import EmbeddedBroker, free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
 from schemas import Channel, DeadLetter, Notification, StaffProfile
-from tests.support.kafka import TopicReader, produce, produce_keyed
+from schemas.boundary import pseudonymize
+from streams.policy.decide import offer_id_for
+from tests.support.kafka import (
+    TopicReader,
+    partition_counts,
+    produce,
+    produce_keyed,
+    produce_to,
+)
+from tests.support.notifications import notification
 from tests.support.receivers import SmtpReceiver
-from tests.support.reports import expected_offers, native_report
+from tests.support.reports import SOURCE, expected_offers, native_report
 from tests.support.sink import SinkProcess
+from tests.support.worker import TEST_KEY as KEY
 from tests.support.worker import WorkerProcess, pseudonym
 
 PEOPLE = 200
@@ -55,41 +75,152 @@ def load_people(kafka: KafkaSettings, people: int = PEOPLE) -> None:
     )
 
 
-class NotificationsByOffer:
-    """offer id → the notification ids seen for it, parsing each record once."""
-
-    def __init__(self) -> None:
-        self.found: dict[str, set[str]] = {}
-        self._parsed = 0
-
-    def update(self, reader: TopicReader) -> dict[str, set[str]]:
-        values = reader.values()
-        for value in values[self._parsed :]:
-            note = Notification.model_validate_json(value)
-            self.found.setdefault(note.offer_id, set()).add(note.notification_id)
-        self._parsed = len(values)
-        return self.found
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the worker's producer writes ``key`` to (murmur2, Kafka's default)."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def assert_exactly_once(reader: TopicReader, expected: dict[str, str], timeout: float) -> None:
-    seen = NotificationsByOffer()
-    reader.poll_until(lambda _: len(seen.update(reader)) >= len(expected), timeout, 3)
-    found = seen.update(reader)
-    missing = [offer for offer in expected if offer not in found]
-    doubled = {offer: ids for offer, ids in found.items() if len(ids) != 1}
-    unexpected = set(found) - set(expected)
-    assert not missing, f"{len(missing)} offers never notified"
+@dataclass(frozen=True)
+class Fence:
+    """Reports sent after all others, placed so that each stage's every partition holds one
+    behind everything written to it: one report on each partition of incident-reports for
+    each partition of incident-signals (whichever worker wrote to a signal partition, a fence
+    follows its records there), each offering one person on every partition of
+    support-offers (so every partition's schedule sends a fence offer). A partition is done
+    in order, so when every fence offer is notified, every record before it was processed
+    by its partition's owner of the moment, repeats after a crash included."""
+
+    reports: dict[int, list[bytes]]
+    """incident-reports partition → the fence reports for it."""
+    offers: dict[str, str]
+    """offer id → staff reference, as :func:`expected_offers`."""
+    signal_partition: dict[str, int]
+    """incident pseudonym → the incident-signals partition it must be on."""
+    offer_partition: dict[str, int]
+    """offer id → the support-offers partition it must be on."""
+
+
+def fence_for(kafka: KafkaSettings, people: int) -> Fence:
+    topics = Topics(kafka.topic_prefix)
+    counts = partition_counts(
+        kafka, [topics.incident_reports, topics.incident_signals, topics.support_offers]
+    )
+    to_signals, to_offers = counts[topics.incident_signals], counts[topics.support_offers]
+    person_on: dict[int, str] = {}
+    for number in range(people):
+        person_on.setdefault(partition_of(pseudonym(f"emp-{number}"), to_offers), f"emp-{number}")
+    assert len(person_on) == to_offers, "too few people for a fence on every offer partition"
+    run = f"fence-{uuid.uuid4().hex[:6]}"
+    fence = Fence({}, {}, {}, {})
+    for report_partition in range(counts[topics.incident_reports]):
+        for signal_partition in range(to_signals):
+            number = 0
+            while True:
+                report_id = f"{run}-{report_partition}-{signal_partition}-{number}"
+                incident = pseudonymize(KEY, SOURCE, report_id)
+                if partition_of(incident, to_signals) == signal_partition:
+                    break
+                number += 1
+            fence.signal_partition[incident] = signal_partition
+            staff = [person_on[partition] for partition in range(to_offers)]
+            fence.reports.setdefault(report_partition, []).append(report_of(report_id, staff))
+            for partition, ref in enumerate(staff):
+                offer = offer_id_for(KEY, incident, pseudonym(ref))
+                fence.offers[offer] = ref
+                fence.offer_partition[offer] = partition
+    return fence
+
+
+def report_of(report_id: str, staff: list[str]) -> bytes:
+    """A report naming ``staff``: the first as reporter, the others as involved."""
+    return json.dumps(
+        {
+            "format": "peer-support-bridge/incident-report",
+            "version": 1,
+            "report_id": report_id,
+            "source_system": SOURCE,
+            "reported_at": datetime.now(UTC).isoformat(),
+            "description": "fence",
+            "staff": [
+                {"staff_ref": ref, "role": "reporter" if n == 0 else "involved"}
+                for n, ref in enumerate(staff)
+            ],
+        }
+    ).encode()
+
+
+def assert_fence_placed(kafka: KafkaSettings, fence: Fence) -> None:
+    """The fence went where :func:`fence_for` computed: the worker partitions as this file
+    thinks, or the fence would prove nothing."""
+    topics = Topics(kafka.topic_prefix)
+    reader = TopicReader(kafka, [topics.incident_signals, topics.support_offers])
+    try:
+        messages = reader.read_to_end()
+    finally:
+        reader.close()
+    placed: dict[str, int] = {}
+    for message in messages:
+        if message.topic() == topics.incident_signals:
+            incident = (message.key() or b"").decode()
+            if incident in fence.signal_partition:
+                placed[incident] = message.partition() or 0
+        else:
+            offer = json.loads(message.value() or b"{}").get("offer_id", "")
+            if offer in fence.offer_partition:
+                placed[offer] = message.partition() or 0
+    assert placed == fence.signal_partition | fence.offer_partition
+
+
+def assert_nothing_waits(workers: Iterable[WorkerProcess], timeout: float = 10.0) -> None:
+    """No worker's schedule holds anything it could still send (the test policy sends at
+    once, without reminders)."""
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        while (backlog := worker.metric("psb_schedule_backlog")) > 0:
+            assert time.monotonic() < deadline, f"{backlog} entries still wait in a schedule"
+            time.sleep(0.2)
+
+
+def assert_exactly_once(
+    kafka: KafkaSettings,
+    reader: TopicReader,
+    expected: dict[str, str],
+    timeout: float,
+    workers: Iterable[WorkerProcess] = (),
+    people: int = PEOPLE,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Sends a :class:`Fence` behind everything the test sent, waits until every expected
+    offer and every fence offer is notified, then reads the topic to its end: whatever the
+    workers wrote before the fence is there, so a second id for an offer would be too.
+    Call it once no more kills are to come. Returns offer id → its one notification id,
+    and offer id → staff reference, the fence's offers included."""
+    fence = fence_for(kafka, people)
+    topic = Topics(kafka.topic_prefix).incident_reports
+    for partition, reports in fence.reports.items():
+        produce_to(kafka, topic, partition, reports)
+    everyone = expected | fence.offers
+    waiting = set(everyone)
+    parsed = 0
+
+    def all_notified(messages: list[Message]) -> bool:
+        nonlocal parsed
+        for message in messages[parsed:]:
+            waiting.discard(Notification.model_validate_json(message.value() or b"").offer_id)
+        parsed = len(messages)
+        return not waiting
+
+    reader.poll_until(all_notified, timeout)
+    assert not waiting, f"{len(waiting)} offers never notified"
+    assert_nothing_waits(workers)
+    ids: dict[str, set[str]] = {}
+    for value in reader.read_to_end():
+        note = Notification.model_validate_json(value.value() or b"")
+        ids.setdefault(note.offer_id, set()).add(note.notification_id)
+    doubled = [offer for offer, found in ids.items() if len(found) != 1]
     assert not doubled, f"{len(doubled)} offers notified under more than one id"
-    assert not unexpected
-
-
-def notification_ids(
-    reader: TopicReader, expected: dict[str, str], timeout: float
-) -> dict[str, str]:
-    """offer id → its one notification id, once every expected offer is on the topic."""
-    assert_exactly_once(reader, expected, timeout)
-    found = NotificationsByOffer().update(reader)
-    return {offer: next(iter(ids)) for offer, ids in found.items()}
+    assert set(ids) == set(everyone), "a notification for an offer no report asked for"
+    assert_fence_placed(kafka, fence)
+    return {offer: found.pop() for offer, found in ids.items()}, everyone
 
 
 def email_reader(kafka: KafkaSettings) -> TopicReader:
@@ -124,8 +255,11 @@ def test_worker_waits_for_a_broker_that_is_not_there_yet(tmp_path: Path) -> None
         load_people(kafka, 10)
         reader = email_reader(kafka)
         produce(kafka, Topics(kafka.topic_prefix).incident_reports, [native_report(1, "late", 10)])
-        reader.poll_until(lambda messages: len(messages) >= 2, timeout=60, idle=2)
-        recipients = {Notification.model_validate_json(v).recipient_ref for v in reader.values()}
+        before = expected_offers(1, "late", 10)
+        report_1 = {o: ref for o, ref in expected_offers(2, "late", 10).items() if o not in before}
+        assert_exactly_once(kafka, reader, report_1, timeout=60, workers=[worker], people=10)
+        notes = [Notification.model_validate_json(value) for value in reader.values()]
+        recipients = {note.recipient_ref for note in notes if note.offer_id in report_1}
         assert recipients == {pseudonym("emp-1"), pseudonym("emp-0")}  # report 1's two people
     finally:
         worker.stop()
@@ -196,9 +330,12 @@ def test_a_flood_of_malformed_records_never_stops_the_valid_ones(
         records.extend(valid)
         produce(kafka, topics.incident_reports, records)
         reader = email_reader(kafka)
-        assert_exactly_once(reader, expected_offers(50, run, PEOPLE), timeout=120)
+        assert_exactly_once(
+            kafka, reader, expected_offers(50, run, PEOPLE), timeout=120, workers=[worker]
+        )
+        # the fence followed the flood on every partition: its dead letters are all written
         dlq = TopicReader(kafka, [Topics.dlq(topics.incident_reports)])
-        dlq.poll_until(lambda messages: len(messages) >= len(flood), timeout=60, idle=2)
+        dlq.read_to_end()
         letters = [DeadLetter.model_validate_json(value) for value in dlq.values()]
         assert len(letters) == len(flood)
         assert len({(letter.partition, letter.offset) for letter in letters}) == len(flood)
@@ -245,7 +382,9 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
         feeder.join()
         survivor = WorkerProcess(kafka, app_id, tmp_path).start()
         try:
-            assert_exactly_once(reader, expected_offers(count, run, PEOPLE), timeout=180)
+            assert_exactly_once(
+                kafka, reader, expected_offers(count, run, PEOPLE), 180, workers=[survivor]
+            )
         finally:
             survivor.stop()
     finally:
@@ -267,19 +406,23 @@ def test_the_surviving_worker_takes_over_the_partitions_of_a_killed_one(
     kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
 ) -> None:
     kafka, topics, run, app_id = shared_partitions(kafka_factory, "pair")
-    first = WorkerProcess(kafka, app_id, tmp_path).start()
-    second = WorkerProcess(kafka, app_id, tmp_path).start()
+    first = WorkerProcess(kafka, app_id, tmp_path)
+    second = WorkerProcess(kafka, app_id, tmp_path)
+    with ThreadPoolExecutor(2) as starting:  # both join one group: no need to take turns
+        for started in [starting.submit(worker.start) for worker in (first, second)]:
+            started.result()
     reader = email_reader(kafka)
     try:
         produce(kafka, topics.incident_reports, [native_report(n, run, PEOPLE) for n in range(500)])
         reader.poll_until(lambda messages: len(messages) >= 100, timeout=60)
+        second.wait_metric('psb_reports_total{outcome="signal"}', 1)  # it has work to hand over
         second.kill()
         produce(
             kafka,
             topics.incident_reports,
             [native_report(n, run, PEOPLE) for n in range(500, 1000)],
         )
-        assert_exactly_once(reader, expected_offers(1000, run, PEOPLE), timeout=180)
+        assert_exactly_once(kafka, reader, expected_offers(1000, run, PEOPLE), 180, workers=[first])
     finally:
         first.stop()
         second.stop()
@@ -306,7 +449,9 @@ def test_scaling_out_and_a_rolling_restart_lose_and_double_nothing(
         produce(kafka, topics.incident_reports, reports(800))
         first.stop()
         produce(kafka, topics.incident_reports, reports(1200))
-        assert_exactly_once(reader, expected_offers(1600, run, PEOPLE), timeout=180)
+        assert_exactly_once(
+            kafka, reader, expected_offers(1600, run, PEOPLE), 180, workers=[second]
+        )
     finally:
         first.stop()
         second.stop()
@@ -319,6 +464,27 @@ def wait_for_progress(smtp: SmtpReceiver, total: int, timeout: float = 30) -> No
     while len(smtp.messages) == before and before < total:
         assert time.monotonic() < deadline, "the sink delivered nothing"
         time.sleep(0.05)
+
+
+FENCE_ADDRESS = "fence@sykehus.example"
+
+
+def sink_fence(kafka: KafkaSettings, smtp: SmtpReceiver, timeout: float = 60) -> set[str]:
+    """A notification onto every partition of the email topic, behind everything the worker
+    wrote, and the wait until each reaches the SMTP server: the sink delivers a partition in
+    order, so by then every record before was delivered, and sent again if a kill made it.
+    Returns the fence's Message-IDs."""
+    topic = Topics(kafka.topic_prefix).notifications(Channel.EMAIL)
+    fence: set[str] = set()
+    for partition in range(partition_counts(kafka, [topic])[topic]):
+        note = notification(Channel.EMAIL, address=FENCE_ADDRESS)
+        produce_to(kafka, topic, partition, [note.model_dump_json().encode()])
+        fence.add(message_id(note.notification_id, SENDER))
+    deadline = time.monotonic() + timeout
+    while not fence <= {str(m["Message-ID"]) for m in list(smtp.messages)}:
+        assert time.monotonic() < deadline, "the sink's fence never reached the SMTP server"
+        time.sleep(0.1)
+    return fence
 
 
 def test_killing_worker_and_email_sink_at_random_loses_no_offer_and_repeats_one_at_most(
@@ -368,21 +534,22 @@ def test_killing_worker_and_email_sink_at_random_loses_no_offer_and_repeats_one_
                     worker.kill()
                     worker.start()
             feeder.join()
-            ids = notification_ids(reader, expected, timeout=60)
-            wanted = {message_id(ids[offer], SENDER): ref for offer, ref in expected.items()}
-            assert len(wanted) == len(expected)  # one key per offer
-            deadline = time.monotonic() + 60
-            while not wanted.keys() <= {str(m["Message-ID"]) for m in list(smtp.messages)}:
-                assert time.monotonic() < deadline, "offers never reached the SMTP server"
-                time.sleep(0.2)
-            time.sleep(1.5)  # room for a late repeat, if there were one
+            ids, everyone = assert_exactly_once(kafka, reader, expected, 60, workers=[worker])
+            wanted = {message_id(ids[offer], SENDER): ref for offer, ref in everyone.items()}
+            assert len(wanted) == len(everyone)  # one key per offer
+            fence = sink_fence(kafka, smtp)
+            arrived = {str(m["Message-ID"]) for m in list(smtp.messages)}
+            assert wanted.keys() <= arrived, "offers never reached the SMTP server"
         finally:
             feeder.join()
             worker.stop()
             sink.stop()
-    received = Counter(str(m["Message-ID"]) for m in smtp.messages)
+    received = Counter(str(m["Message-ID"]) for m in smtp.messages if m["To"] != FENCE_ADDRESS)
+    assert fence <= {str(m["Message-ID"]) for m in smtp.messages}
     assert set(received) == set(wanted), "a message arrived that no offer asked for"
     for message in smtp.messages:  # each went to the person its offer is for
+        if message["To"] == FENCE_ADDRESS:
+            continue
         person = wanted[str(message["Message-ID"])].removeprefix("emp-")
         assert message["To"] == f"p{person}@sykehus.example"
     repeats = sum(received.values()) - len(received)
