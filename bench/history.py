@@ -14,7 +14,7 @@ the last day (``delete.retention.ms``). The embedded broker compacts nothing, so
 is made here, in three steps:
 
 1. **The retention window, by the real worker.** A worker whose clock is moved
-   (``tests/support/movable_clock``) runs the default policy (2 h delay, quiet hours, one
+   (``tools/movable_clock``) runs the default policy (2 h delay, quiet hours, one
    reminder after 3 days) through the last 45 days plus one, in one to two minutes: reports
    arrive at 30,000 a year, each naming three people of a 20,000-person directory in 300
    units (a reporter and two involved, all offered support); of the offers, a quarter are
@@ -70,10 +70,10 @@ from streams.evaluation.figures import Figures
 from streams.evaluation.recorder import month_start
 from streams.policy.decide import offer_id_for
 from streams.policy.timing import offer_due
-from tests.support.worker import TEST_KEY, WorkerProcess, pseudonym
+from tools.worker import TEST_KEY, WorkerProcess, pseudonym
 
 DEFAULT_POLICY: Final = Path(__file__).resolve().parents[1] / "schemas/policy/default-policy.yaml"
-MOVABLE_CLOCK: Final = Path(__file__).resolve().parents[1] / "tests/support/movable_clock"
+MOVABLE_CLOCK: Final = Path(__file__).resolve().parents[1] / "tools/movable_clock"
 SOURCE: Final = "bench-history"
 PROFESSIONS: Final = {
     "nurse": 45,

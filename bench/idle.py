@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from runtime.settings import KafkaSettings
-from tests.support.worker import WorkerProcess
+from tools.worker import WorkerProcess
 
 IDLE_S = 60.0
 SETTLE_S = 5.0

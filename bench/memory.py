@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.pipeline import QUIET, load_directory
 from runtime.settings import KafkaSettings
-from tests.support.worker import WorkerProcess
+from tools.worker import WorkerProcess
 
 
 def rss_mb(pid: int) -> float:

@@ -24,7 +24,7 @@ from runtime.topics import Topics
 from schemas import Channel, StaffProfile
 from schemas.boundary import PseudonymKey, pseudonymize, pseudonymize_staff
 from streams.policy.decide import offer_id_for
-from tests.support.worker import TEST_PSEUDONYM_KEY, WorkerProcess
+from tools.worker import TEST_PSEUDONYM_KEY, WorkerProcess
 
 STAFF = 1000
 SOURCE = "bench"

@@ -18,7 +18,7 @@ from bench import history
 from bench.memory import settled_rss
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
-from tests.support.worker import WorkerProcess
+from tools.worker import WorkerProcess
 
 STARTS = int(os.environ.get("BENCH_RESTARTS", "3"))
 """Starts each restart figure is the median of."""

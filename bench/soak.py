@@ -42,9 +42,9 @@ from runtime.topics import Topics, ensure_topics
 from schemas import Channel
 from schemas.boundary import PseudonymKey, pseudonymize, pseudonymize_staff
 from streams.policy.decide import offer_id_for
-from tests.support.ingest import TOKEN, IngestProcess
-from tests.support.kafka import TopicReader
-from tests.support.worker import TEST_PSEUDONYM_KEY, WorkerProcess
+from tools.ingest import TOKEN, IngestProcess
+from tools.kafka import TopicReader
+from tools.worker import TEST_PSEUDONYM_KEY, WorkerProcess
 
 RESULTS = Path(__file__).parent / "soak.json"
 MALFORMED = 10_000

@@ -45,6 +45,10 @@ RETENTION: Final[dict[str, tuple[timedelta, str]]] = {
         "longer than the notifications: a sink must know every notification it delivered",
     ),
     "dead-letters": (30 * DAY, "a month to look into refusals and re-drive them"),
+    "supporter-assignments": (
+        14 * DAY,
+        "a hand-off counts against its supporter's capacity for 14 days, then it is forgotten",
+    ),
 }
 """Time-based retention of each kind of topic, and why it is that long."""
 
@@ -121,6 +125,16 @@ class Topics:
         """Anonymous evaluation figures, one record per cell and partition (compacted)."""
         return self._name("evaluation")
 
+    @property
+    def supporter_assignments(self) -> str:
+        """Hand-offs keyed by supporter pseudonym, for the partition that counts their load."""
+        return self._name("supporter-assignments")
+
+    @property
+    def supporter_load(self) -> str:
+        """Each supporter's recent hand-offs, keyed by supporter pseudonym (compacted)."""
+        return self._name("supporter-load")
+
     def notifications(self, channel: Channel) -> str:
         return self._name(f"notifications.{channel.value}")
 
@@ -143,6 +157,7 @@ class Topics:
             TopicSpec(self.support_offers, retention=kept("support-offers")),
             TopicSpec(self.support_responses, retention=kept("support-responses")),
             TopicSpec(self.notification_receipts, retention=kept("notification-receipts")),
+            TopicSpec(self.supporter_assignments, retention=kept("supporter-assignments")),
             *(TopicSpec(name, retention=kept("notifications")) for name in notifications),
         ]
         dead_letters = [
@@ -157,7 +172,12 @@ class Topics:
         ]
         tables = [
             TopicSpec(name, compacted=True)
-            for name in (self.staff_directory, self.supporters, self.evaluation)
+            for name in (
+                self.staff_directory,
+                self.supporters,
+                self.evaluation,
+                self.supporter_load,
+            )
         ]
         return streams + dead_letters + tables
 

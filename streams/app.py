@@ -34,7 +34,7 @@ from schemas import (
 )
 from schemas.boundary import pseudonymize_staff
 from streams import forget, gc_freeze, retention, web
-from streams.agents import answers, dispatch, handoff, minimize, offers
+from streams.agents import answers, dispatch, handoff, load, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
@@ -131,14 +131,16 @@ def create_app(
     offers.register(ctx, signals, support_offers)
     figures = recorder.register(ctx)
     dispatcher = dispatch.register(ctx, support_offers, figures)
-    handoffs = handoff.register(ctx)
+    loads, pool = load.register(ctx)
+    handoffs = handoff.register(ctx, pool)
     answers.register(ctx, responses, dispatcher, handoffs, figures)
-    forget.register(ctx, dispatcher, handoffs)
+    forget.register(ctx, dispatcher, handoffs, loads)
     evaluation_web.register(ctx, evaluation or EvaluationSettings())
     retention.register(ctx)
     web.register(ctx)
 
-    @app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped
+    # the views need no table: their load overlaps the tables' restore
+    @app.task_at_start
     async def keep_directory() -> None:
         await directory.run()
 
@@ -148,7 +150,7 @@ def create_app(
         await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
         log.info("startup objects frozen", count=gc_freeze.freeze_what_startup_built())
 
-    @app.task  # type: ignore[untyped-decorator]
+    @app.task_at_start
     async def keep_supporters() -> None:
         await supporters.run()
 

@@ -25,6 +25,8 @@ class Out(StrEnum):
     NOTIFICATIONS = "notifications"
     EVALUATION = "evaluation"
     SUPPORTERS = "supporters"
+    ASSIGNMENTS = "supporter-assignments"
+    SUPPORTER_LOAD = "supporter-load"
 
 
 class Emit(Protocol):
@@ -69,8 +71,8 @@ class Producer(Protocol):
 
 
 def emitter(topics: Topics, producer: Producer) -> Emit:
-    """Notifications carry the trace context and incident in their headers; the figures and
-    supporter tombstones are plain records, as they always were."""
+    """Notifications carry the trace context and incident in their headers; the figures,
+    supporter tombstones and supporter load are plain records."""
 
     def emit(out: Out, key: str, model: BaseModel | None, incident: str | None = None) -> None:
         if out is Out.NOTIFICATIONS:
@@ -78,7 +80,12 @@ def emitter(topics: Topics, producer: Producer) -> Emit:
                 raise TypeError("a notification topic takes notifications")
             producer.put_model(topics.notifications(model.channel), key, model, incident)
             return
-        topic = topics.evaluation if out is Out.EVALUATION else topics.supporters
+        topic = {
+            Out.EVALUATION: topics.evaluation,
+            Out.SUPPORTERS: topics.supporters,
+            Out.ASSIGNMENTS: topics.supporter_assignments,
+            Out.SUPPORTER_LOAD: topics.supporter_load,
+        }[out]
         value = None if model is None else model.model_dump_json().encode()
         producer.put(topic, key.encode(), value)
 

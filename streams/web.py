@@ -21,6 +21,7 @@ def register(ctx: WorkerContext) -> None:
     app = ctx.app
     ctx.metrics.registry.register(ConsumerLag(lambda: agent_lag(app)))
     exposition = metrics_handler(ctx.metrics.registry)
+    recovered = app.tables.recovery.completed  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
 
     @app.page("/health/live")
     async def live(view: Any, request: Any) -> Any:
@@ -30,6 +31,9 @@ def register(ctx: WorkerContext) -> None:
     async def ready(view: Any, request: Any) -> Any:
         checks = {
             "directory": ctx.directory.ready.is_set(),
+            # the views load while the tables are restored, and before the first
+            # assignment Faust is not rebalancing yet
+            "restored": recovered.is_set(),
             "assigned": not app.rebalancing,
         }
         status = 200 if all(checks.values()) else 503

@@ -3,7 +3,8 @@
 The supporter is chosen by :func:`streams.policy.supporters.choose_supporter` among the
 supporters of the person's scheme who can be reached on an enabled channel (never the
 person's own line manager; same profession and another unit preferred; load spread by the
-hand-offs each supporter received in the last :data:`OPEN_FOR`). When nobody is free, the
+hand-offs each supporter received in the last :data:`~streams.agents.load.OPEN_FOR`, from
+every worker: :mod:`streams.agents.load`). When nobody is free, the
 scheme's coordinator gets the hand-off. The notification carries only what is needed to
 make contact (``HandoffDetails``): name, preferred contact route, profession and language.
 Nothing about the incident is known here, so nothing about it can be sent.
@@ -16,11 +17,10 @@ dropped: the ledger may have forgotten it was handed off.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from runtime.logging import get_logger
 from schemas import (
@@ -35,6 +35,7 @@ from schemas import (
 from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy, Scheme
 from schemas.staff import ContactPoint
+from streams.agents.load import OPEN_FOR, Assignment, LoadView, Pool
 from streams.agents.skip import Skip, reachable
 from streams.ledger import Ledger
 from streams.metrics import WorkerMetrics
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
     from streams.context import WorkerContext
 
 log = get_logger("handoff")
-
-OPEN_FOR: Final = timedelta(days=14)
-"""How long a hand-off counts against a supporter's capacity (no closing event exists)."""
 
 
 def coordinator_ref(scheme: Scheme) -> str:
@@ -122,7 +120,7 @@ class Handoffs:
         self,
         *,
         made: Ledger[str],
-        load: Ledger[str],
+        load: LoadView,
         emit: Emit,
         directory: Directory,
         supporters: Supporters,
@@ -133,7 +131,10 @@ class Handoffs:
         metrics: WorkerMetrics,
     ) -> None:
         self.made = made
-        self.load = load  # supporter pseudonym -> when they were handed someone, recently
+        self.load = load
+        # this worker's own hand-offs, until the load view shows them (read your writes)
+        self.mine: dict[str, dict[str, datetime]] = {}
+        self.legacy: Ledger[str] | None = None
         self.emit = emit
         self.directory = directory
         self.supporters = supporters
@@ -143,13 +144,21 @@ class Handoffs:
         self.clock = clock
         self.metrics = metrics
 
-    def _recent(self, supporter: str, now: datetime) -> list[str]:
-        raw = self.load.get(supporter)
-        stamps: list[str] = json.loads(raw) if raw else []
-        return [s for s in stamps if datetime.fromisoformat(s) > now - OPEN_FOR]
-
     def open_handoffs(self, now: datetime) -> dict[str, int]:
-        return {ref: len(self._recent(ref, now)) for ref in self.load.references()}
+        """Per supporter, the hand-offs of the last :data:`OPEN_FOR` made by any worker."""
+        counts: dict[str, int] = {}
+        for ref, load in self.load.items():
+            counts[ref] = len(load.recent(now))
+        for ref, handed in list(self.mine.items()):
+            published = self.load.get(ref)
+            seen = {} if published is None else published.handed
+            unseen = {h: at for h, at in handed.items() if h not in seen and at > now - OPEN_FOR}
+            if unseen:
+                self.mine[ref] = unseen
+                counts[ref] = counts.get(ref, 0) + len(unseen)
+            else:
+                del self.mine[ref]
+        return counts
 
     def _reachable(self, profile: StaffProfile) -> ContactPoint | None:
         return next((p for p in profile.channels if p.channel in self.enabled_channels), None)
@@ -207,29 +216,41 @@ class Handoffs:
         self.made.put(response.offer_id, now.isoformat(), expiry)
         route = "coordinator" if outcome.recipient_ref.startswith("coordinator:") else "supporter"
         if route == "supporter":
-            recent = [*self._recent(outcome.recipient_ref, now), now.isoformat()]
-            self.load.put(outcome.recipient_ref, json.dumps(recent), now + OPEN_FOR)
+            supporter = outcome.recipient_ref
+            handoff = derive_id(self.key, "hof", response.offer_id)
+            self.emit(
+                Out.ASSIGNMENTS, supporter, Assignment(supporter=supporter, handoff=handoff, at=now)
+            )
+            self.mine.setdefault(supporter, {})[handoff] = now
         metrics.handoffs.labels(route, "sent").inc()
         metrics.notifications.labels(outcome.channel.value, outcome.kind.value).inc()
         log.info("handed off", offer_id=response.offer_id, kind=route, channel=outcome.channel)
 
     def forget(self, person: str) -> int:
-        """A leaver who was a supporter: their count of recent hand-offs goes, so no one is
-        handed to a colleague who is gone. Returns how many entries went."""
-        return int(self.load.remove(person))
+        """A leaver who was a supporter: what this worker knows of their load goes (the
+        partition that counts it tombstones it for everyone:
+        :meth:`streams.agents.load.Loads.forget`)."""
+        removed = int(self.mine.pop(person, None) is not None)
+        if self.legacy is not None:
+            removed += int(self.legacy.remove(person))
+        return removed
 
 
-def register(ctx: WorkerContext) -> Handoffs:
-    """Its answers come from the responses agent (:mod:`streams.agents.responses`)."""
-    return Handoffs(
+def register(ctx: WorkerContext, pool: Pool) -> Handoffs:
+    """Its answers come from the responses agent (:mod:`streams.agents.answers`)."""
+    handoffs = Handoffs(
         made=ctx.ledger("handoffs-made"),
-        load=ctx.ledger("supporter-load"),
+        load=pool.load,
         emit=emitter(ctx.topics, ctx.outbox),
         directory=ctx.directory,
-        supporters=ctx.supporters,
+        supporters=pool,
         key=ctx.key,
         enabled_channels=ctx.enabled_channels,
         policy=lambda: ctx.policy.current,
         clock=ctx.clock,
         metrics=ctx.metrics,
     )
+    # the per-worker counts of earlier releases: read by nothing, kept declared so the sweep
+    # forgets them with their changelog (within OPEN_FOR) and forgetting a leaver finds them
+    handoffs.legacy = ctx.ledger("supporter-load")
+    return handoffs

@@ -16,9 +16,11 @@ visible parts from a visible total. So, after the primary suppression (``people 
    hidden (or, when those are all hidden, the smallest visible cell related to a hidden
    one); repeat until nothing changes.
 
-A margin's people are the sum of its leaves' people: someone who changed unit within a month
-counts in both leaves, so margins may count a person twice (they are never smaller than
-the true number of people, and leaves are exact).
+A row's size is the number of people it is built from, each counted once (``sizes``):
+someone who changed unit within a month is in two leaves but once in a margin, so a margin
+may be smaller than the sum of its leaves, and is judged by its own size. The relations
+still hold for every other count, so the differencing rules above apply as they are;
+without ``sizes``, a margin's size is the sum of its leaves (never smaller than the truth).
 
 Pure and deterministic: the same figures always give the same table.
 """
@@ -107,9 +109,12 @@ def _rref(rows: list[list[Fraction]], width: int) -> list[list[Fraction]]:
     return matrix[:pivot_row]
 
 
-def suppress(people: Mapping[Key, int], k: int) -> dict[Key, bool]:
+def suppress(
+    people: Mapping[Key, int], k: int, sizes: Mapping[Key, int] | None = None
+) -> dict[Key, bool]:
     """Which rows to hide, given how many people each leaf (unit, profession, scheme) is
-    built from. Returns every published row (leaves, margins, total) → hidden?"""
+    built from, and optionally each margin's and the total's own count of people. Returns
+    every published row (leaves, margins, total) → hidden?"""
     leaves = [key for key, count in people.items() if count > 0]
     keys, relations = table_keys(leaves)
     size: dict[Key, int] = {key: 0 for key in keys}
@@ -119,6 +124,9 @@ def suppress(people: Mapping[Key, int], k: int) -> dict[Key, bool]:
         if relation.total != (TOTAL, TOTAL, TOTAL):
             size[relation.total] = sum(size[part] for part in relation.parts)
     size[(TOTAL, TOTAL, TOTAL)] = sum(size[leaf] for leaf in leaves)
+    for key, count in (sizes or {}).items():
+        if key in size and TOTAL in key:
+            size[key] = min(size[key], count)
     hidden = {key for key in keys if size[key] < k}
 
     def order(key: Key) -> tuple[int, int, Key]:

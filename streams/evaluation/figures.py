@@ -5,6 +5,11 @@ answers and reminders it saw, and two histograms of durations (report → offer,
 answer) in fixed buckets, from which medians are estimated. Each worker keeps its own
 partial per cell and Kafka partition (a person's offers and answers always share a
 partition), published on the compacted ``evaluation`` topic; readers add the partials up.
+
+``people`` counts the people of the cell. Someone whose unit changed within the month is in
+two cells, so the people of a margin (a unit, a profession, a scheme) or of the month are
+not the sum of its cells': ``firsts`` counts, per margin, the people whose first offer of
+the month in that margin fell in this cell, and those do add up (:func:`people_of`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ BOUNDS_S: Final = (
 """Upper bounds of the duration buckets (5 min … 30 days); one more bucket is open-ended."""
 
 COUNTS: Final = ("people", "offers", "answered", "accepted", "declined", "later", "reminders")
+MARGINS: Final = ("unit", "profession", "scheme", "month")
+"""The order of :attr:`Figures.firsts`."""
+NO_FIRSTS: Final = (0, 0, 0, 0)
 
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Histogram = tuple[int, ...]
@@ -74,6 +82,9 @@ class Figures(BaseModel):
     reminders: int = 0
     report_to_offer: Histogram = EMPTY
     offer_to_answer: Histogram = EMPTY
+    firsts: tuple[int, int, int, int] | None = None
+    """Per margin (:data:`MARGINS`), the people first counted in it here; ``None`` in a
+    partial begun before these were counted."""
 
     @property
     def cell(self) -> tuple[str, str, str]:
@@ -89,7 +100,26 @@ class Figures(BaseModel):
             merged[name] = tuple(
                 a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)
             )
+        mine, theirs = self.firsts, other.firsts
+        merged["firsts"] = (
+            None
+            if mine is None or theirs is None
+            else tuple(a + b for a, b in zip(mine, theirs, strict=True))
+        )
         return self.model_copy(update=merged)
+
+
+def people_of(margin: tuple[str, str, str], leaves: list[Figures], total: str) -> int:
+    """How many people a row of the table is built from, each counted once: a leaf's own
+    count, or a margin's from its leaves' :attr:`Figures.firsts`. A month with partials
+    from before those were counted falls back to the sum (which may count a person twice)."""
+    if total not in margin:
+        return sum(leaf.people for leaf in leaves)
+    named = [i for i, value in enumerate(margin) if value != total]
+    index = named[0] if len(named) == 1 else MARGINS.index("month")
+    if len(named) > 1 or any(leaf.firsts is None for leaf in leaves):
+        return sum(leaf.people for leaf in leaves)
+    return sum(leaf.firsts[index] for leaf in leaves if leaf.firsts is not None)
 
 
 def combine(partials: Iterable[Figures]) -> dict[tuple[str, str, str, str], Figures]:

@@ -4,8 +4,11 @@ tells it of each notification sent, the responses agent of each answer.
 Per offer, a table remembers its cell (month of sending in the policy's time zone, the
 person's unit and profession, the scheme) and which answers were counted, so a repeated
 answer counts once and answers land in the month of the offer; it is forgotten with the
-offer. Whether a person was already counted in a cell is kept as a keyed id (of cell and
-staff pseudonym) until the month is over; the published figures hold counts only. Every
+offer. Whether a person was already counted in a cell, and in each margin of the month (their
+unit, profession, scheme, the month as a whole), is kept as a keyed id (of cell or margin
+and staff pseudonym) until the month is over; a person is counted in a margin once, in the
+cell of their first offer of the month there (``Figures.firsts``), so someone who changed
+unit counts in both units and once in the month. The published figures hold counts only. Every
 change to a cell's partial is written to the compacted ``evaluation`` topic, keyed by cell
 and the partition that holds the offer's record; a cell is kept for the policy's
 ``retention.evaluation_months``, then tombstoned there too.
@@ -23,7 +26,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas import Answer, Notification, NotificationKind, SupportOffer, SupportResponse
 from schemas.boundary import PseudonymKey, derive_id
 from schemas.policy import Policy
-from streams.evaluation.figures import Figures, observe
+from streams.evaluation.figures import MARGINS, NO_FIRSTS, Figures, observe
 from streams.ledger import TEXT, Json, Ledger
 from streams.metrics import WorkerMetrics
 from streams.ports import Directory, Emit, Out, emitter
@@ -89,6 +92,7 @@ class Recorder:
             profession=record.profession,
             scheme=record.scheme,
             partition=partition,
+            firsts=NO_FIRSTS,
         )
         known = self.cells.get(empty.key)
         figures = change(empty if known is None else known)
@@ -138,10 +142,20 @@ class Recorder:
             record.scheme,
             offer.person,
         )
-        new_person = person not in self.people
-        if new_person:  # needed while offers can land in the month, a day's grace after it
-            month_over = month_start(record.month, 1, policy.timing.zone) + timedelta(days=1)
-            self.people.put(person, record.month, month_over)
+        # needed while offers can land in the month, a day's grace after it
+        month_over = month_start(record.month, 1, policy.timing.zone) + timedelta(days=1)
+        new_person = self._first(person, record.month, month_over)
+        scopes = (record.unit, record.profession, record.scheme, "")
+        firsts = tuple(
+            int(
+                self._first(
+                    derive_id(self.key, "evm", record.month, margin, value, offer.person),
+                    record.month,
+                    month_over,
+                )
+            )
+            for margin, value in zip(MARGINS, scopes, strict=True)
+        )
         waited = now - offer.reported_at
         self.metrics.report_to_offer.observe(max(waited.total_seconds(), 0))
 
@@ -149,12 +163,22 @@ class Recorder:
             return figures.model_copy(
                 update={
                     "people": figures.people + int(new_person),
+                    "firsts": None
+                    if figures.firsts is None
+                    else tuple(a + b for a, b in zip(figures.firsts, firsts, strict=True)),
                     "offers": figures.offers + 1,
                     "report_to_offer": observe(figures.report_to_offer, waited),
                 }
             )
 
         self._update(partition, record, change)
+
+    def _first(self, person: str, month: str, month_over: datetime) -> bool:
+        """Whether ``person`` (a keyed id) is counted for the first time this month."""
+        if person in self.people:
+            return False
+        self.people.put(person, month, month_over)
+        return True
 
     def answered(self, response: SupportResponse) -> None:
         record = self.offers.get(response.offer_id)

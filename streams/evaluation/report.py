@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from streams.evaluation.anonymity import TOTAL, Key, suppress
-from streams.evaluation.figures import COUNTS, Figures, combine, median_s
+from streams.evaluation.figures import COUNTS, Figures, combine, median_s, people_of
 
 HEADERS = (
     "unit",
@@ -48,27 +48,41 @@ class Row:
 
 def month_table(partials: Iterable[Figures], month: str, k: int) -> list[Row]:
     """Leaves, then margins per unit, profession and scheme, then the total (last); no rows
-    for a month without figures, which is not the same as one whose figures are hidden."""
+    for a month without figures, which is not the same as one whose figures are hidden.
+    Each row's people are counted once: someone who changed unit within the month is in
+    both units' rows and once in the total (:func:`streams.evaluation.figures.people_of`)."""
     leaves: dict[Key, Figures] = {
         cell[1:]: figures for cell, figures in combine(partials).items() if cell[0] == month
     }
     if not leaves:
         return []
-    hidden = suppress({key: figures.people for key, figures in leaves.items()}, k)
-    rows: list[Row] = []
-    for key, is_hidden in hidden.items():
-        parts = [
+
+    def parts_of(key: Key) -> list[Figures]:
+        return [
             f
             for leaf, f in leaves.items()
             if all(a in (TOTAL, b) for a, b in zip(key, leaf, strict=True))
         ]
+
+    counted = {key: figures.people for key, figures in leaves.items()}
+    people = {key: people_of(key, parts_of(key), TOTAL) for key in suppress(counted, k)}
+    hidden = suppress(counted, k, people)
+    rows: list[Row] = []
+    for key, is_hidden in hidden.items():
         total = Figures(month=month, unit="x", profession="x", scheme="x")
-        for part in parts:
+        for part in parts_of(key):
             total = total.plus(part)
         shown = (
             None
             if is_hidden
-            else total.model_copy(update={"unit": key[0], "profession": key[1], "scheme": key[2]})
+            else total.model_copy(
+                update={
+                    "unit": key[0],
+                    "profession": key[1],
+                    "scheme": key[2],
+                    "people": people[key],
+                }
+            )
         )
         rows.append(Row(*key, figures=shown))
     return rows

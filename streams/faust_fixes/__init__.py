@@ -16,6 +16,7 @@ retire each patch: ``docs/adr/0001-faust-and-its-patches.md``.
 * :mod:`.batched_producer`: outputs and changelogs as record batches, durable before the
   commit; with ``PSB_KAFKA_EMBEDDED_BROKER_QUIRKS``, the embedded broker's watermark allowed for.
 * :mod:`.lag`: Faust's committed offsets for the lag metric.
+* :mod:`.recovery`: tables restored from their changelogs at a small cost per record.
 """
 
 from streams.faust_fixes.app import App

@@ -9,7 +9,7 @@ import pytest
 
 from runtime.settings import KafkaSettings
 from tests.support.fhir_server import CLIENT_ID, CLIENT_SECRET, FhirStandIn
-from tests.support.ingest import IngestProcess, fhir_env
+from tools.ingest import IngestProcess, fhir_env
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from schemas import Answer, Language, StaffRole, SupportOffer, SupportResponse
 from schemas.boundary import PseudonymKey, derive_id, pseudonymize_staff
 from tests.integration.test_evaluation import CHROMIUM, wcag_violations
 from tests.support.answers import TEST_LINK_SECRET, AnswersProcess
-from tests.support.kafka import TopicReader, produce
+from tools.kafka import TopicReader, produce
 
 NOW = datetime.now(UTC)
 KEY = PseudonymKey(b"test-only-pseudonym-key-0123456789abcdef")

@@ -20,7 +20,7 @@ from runtime.topics import Topics
 from schemas import Answer, Language
 from tests.integration.test_answers import offer, responses, token
 from tests.support.answers import AnswersProcess
-from tests.support.kafka import produce
+from tools.kafka import produce
 
 CHROMIUM = Path("/usr/bin/chromium")
 ELSEWHERE = "http://attacker.example"

@@ -26,7 +26,7 @@ from peer_support import exits
 from peer_support.exits import EXIT_BUG, EXIT_INPUT, EXIT_OK, EXIT_UNAVAILABLE
 from runtime.broker import EmbeddedBroker, free_port
 from runtime.settings import KafkaSettings
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tools.worker import TEST_PSEUDONYM_KEY
 
 SAMPLES = Path(str(resources.files("peer_support") / "samples"))
 DEFAULT_POLICY = Path(str(resources.files("schemas.policy") / "default-policy.yaml"))

@@ -27,15 +27,15 @@ from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from tests.support.fhir_bundles import r5_notification
 from tests.support.fhir_server import FhirStandIn
-from tests.support.ingest import (
+from tests.unit.helpers import fixture, native_report
+from tools.ingest import (
     HMAC_SECRET,
     TOKEN,
     WEBHOOK_SECRET,
     IngestProcess,
     webhook_headers,
 )
-from tests.support.worker import TEST_PSEUDONYM_KEY
-from tests.unit.helpers import fixture, native_report
+from tools.worker import TEST_PSEUDONYM_KEY
 
 FHIR_JSON = "application/fhir+json"
 PROBLEM_JSON = "application/problem+json"

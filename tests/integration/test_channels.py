@@ -32,9 +32,9 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel, DeadLetter, DeliveryReceipt, Language, Notification, Outcome
 from schemas.notification import NotificationKind
-from tests.support.kafka import TopicReader, produce
 from tests.support.notifications import notification
 from tests.support.receivers import HttpReceiver, SmtpReceiver, self_signed_certificate
+from tools.kafka import TopicReader, produce
 
 SECRET = "channel-test-answer-link-key-0123456789ab"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"channel-test-webhook-signing-key").decode()

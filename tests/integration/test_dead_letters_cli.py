@@ -16,9 +16,9 @@ from peer_support.dead_letters_cli import dead_letters_app
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import DeadLetter, IncidentSignal, Reason, StaffProfile, SupportOffer
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
 from tests.unit.helpers import native_report
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 MARKER = "MRKREDRIVE0Z"
 PEOPLE = ("emp-r1", "emp-r2")

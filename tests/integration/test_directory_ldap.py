@@ -18,8 +18,8 @@ from connectors.directory.topic import read_latest
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel, StaffProfile
-from tests.support.kafka import TopicReader, produce_keyed
 from tests.support.ldap import ROOT_DN, ROOT_PASSWORD, SUFFIX, Slapd, require_slapd
+from tools.kafka import TopicReader, produce_keyed
 
 PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ingest import TOKEN, WEBHOOK_SECRET, IngestProcess
+from tools.ingest import TOKEN, WEBHOOK_SECRET, IngestProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = (ROOT / "docs" / "sources.md").read_text()

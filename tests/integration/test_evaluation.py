@@ -24,8 +24,8 @@ from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Channel, Notification, StaffProfile, SupportResponse
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -40,19 +40,19 @@ from runtime.topics import Topics, ensure_topics
 from schemas import Channel, DeadLetter, Notification, StaffProfile
 from schemas.boundary import pseudonymize
 from streams.policy.decide import offer_id_for
-from tests.support.kafka import (
+from tests.support.notifications import notification
+from tests.support.receivers import SmtpReceiver
+from tests.support.reports import SOURCE, expected_offers, native_report
+from tests.support.sink import SinkProcess
+from tools.kafka import (
     TopicReader,
     partition_counts,
     produce,
     produce_keyed,
     produce_to,
 )
-from tests.support.notifications import notification
-from tests.support.receivers import SmtpReceiver
-from tests.support.reports import SOURCE, expected_offers, native_report
-from tests.support.sink import SinkProcess
-from tests.support.worker import TEST_KEY as KEY
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.worker import TEST_KEY as KEY
+from tools.worker import WorkerProcess, pseudonym
 
 PEOPLE = 200
 SENDER = "kollegastotte@helseforetak.example"

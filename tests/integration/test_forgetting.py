@@ -19,8 +19,8 @@ from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Notification
 from tests.integration.test_scheduling import TIMED, email_reader, report
-from tests.support.kafka import produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 STAFF = """staff_ref,profession,unit,email
 emp-stays,nurse,MED-3,stays@sykehus.example

@@ -22,8 +22,8 @@ from schemas import (
     SupporterProfile,
     SupportResponse,
 )
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 TIMED = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "timed.yaml"
 MARKERS = ("Ola Testpasient", "12345678901", "MARKER-FALL-7", "ward-secret-unit", "medication")

@@ -37,10 +37,10 @@ from schemas.policy import default_policy_text
 from tests.conftest import SHARED
 from tests.support.fhir_bundles import r4_backport_notification, r4b_notification, r5_notification
 from tests.support.fhir_server import ACCESS_TOKEN, CLIENT_ID, FhirStandIn
-from tests.support.ingest import HMAC_SECRET, TOKEN, IngestProcess, webhook_headers
-from tests.support.kafka import TopicReader, produce_keyed
-from tests.support.worker import TEST_KEY, WorkerProcess, pseudonym
 from tests.unit.helpers import fixture, native_report
+from tools.ingest import HMAC_SECRET, TOKEN, IngestProcess, webhook_headers
+from tools.kafka import TopicReader, produce_keyed
+from tools.worker import TEST_KEY, WorkerProcess, pseudonym
 
 EXAMPLES = SHARED / "fhir-examples"
 FHIR_JSON = "application/fhir+json"

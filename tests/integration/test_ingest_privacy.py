@@ -20,8 +20,6 @@ from connectors.ingest.auth import SIGNATURE_HEADER
 from runtime.settings import KafkaSettings
 from tests.support.fhir_bundles import r4b_notification, r5_notification
 from tests.support.fhir_server import FhirStandIn
-from tests.support.ingest import TOKEN, IngestProcess, webhook_headers
-from tests.support.kafka import records
 from tests.unit.helpers import native_report
 from tests.unit.test_privacy_markers import (
     broken_variants,
@@ -29,6 +27,8 @@ from tests.unit.test_privacy_markers import (
     fhir_r5_reports,
     native_reports,
 )
+from tools.ingest import TOKEN, IngestProcess, webhook_headers
+from tools.kafka import records
 
 FHIR_JSON = "application/fhir+json"
 MARKER = "MRKREFUSAL0000X"

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from runtime.settings import KafkaSettings
-from tests.support.ingest import TOKEN, IngestProcess
+from tools.ingest import TOKEN, IngestProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"

@@ -17,8 +17,8 @@ import pytest
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel, DeadLetter, Notification, StaffProfile
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 DIRECTORY = [
     {

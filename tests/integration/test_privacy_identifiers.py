@@ -37,9 +37,9 @@ from tests.support.identifiers import (
     every_field_and_kind,
     every_field_at_once,
 )
-from tests.support.ingest import IngestProcess
-from tests.support.kafka import produce, produce_keyed, records
-from tests.support.worker import TEST_KEY, TEST_PSEUDONYM_KEY, WorkerProcess
+from tools.ingest import IngestProcess
+from tools.kafka import produce, produce_keyed, records
+from tools.worker import TEST_KEY, TEST_PSEUDONYM_KEY, WorkerProcess
 
 pytestmark = pytest.mark.integration
 

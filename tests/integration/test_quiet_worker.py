@@ -13,9 +13,9 @@ from pathlib import Path
 
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
-from tests.support.kafka import produce
-from tests.support.worker import WorkerProcess
 from tests.unit.helpers import native_report
+from tools.kafka import produce
+from tools.worker import WorkerProcess
 
 STALL_REPORT_S = 2
 IDLE_S = 12

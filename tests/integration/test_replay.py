@@ -14,9 +14,9 @@ from pathlib import Path
 
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
-from tests.support.kafka import TopicReader
-from tests.support.worker import TEST_PSEUDONYM_KEY
 from tests.unit.helpers import fixture, native_report
+from tools.kafka import TopicReader
+from tools.worker import TEST_PSEUDONYM_KEY
 
 LINES = 3000
 MARKER = "MRKREPLAY0000Z"

@@ -1,6 +1,6 @@
 """Every table of the worker forgets on schedule, with tombstones in its changelog.
 
-The worker runs as a process whose clock the test moves (``tests/support/movable_clock``).
+The worker runs as a process whose clock the test moves (``tools/movable_clock``).
 An offer is made, notified and answered ("remind me later" for one person, an accept handed
 to a supporter for the other), so every table holds something. Past the policy's
 ``retention.offers`` everything about the offers is gone; past its
@@ -34,15 +34,15 @@ from schemas import (
     SupportResponse,
 )
 from schemas.policy import default_policy_text
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 pytestmark = pytest.mark.integration
 
 PEOPLE = ("ret-1", "ret-2", "ret-sup")
 
 
-MOVABLE_CLOCK = Path(__file__).resolve().parents[1] / "support" / "movable_clock"
+MOVABLE_CLOCK = Path(__file__).resolve().parents[2] / "tools" / "movable_clock"
 DAY = 86_400
 
 
@@ -82,13 +82,18 @@ def report() -> bytes:
     ).encode()
 
 
+RETIRED_TABLES = ("supporter-load",)
+"""Declared only so an upgraded worker forgets what older releases wrote there."""
+
+
 def held(kafka: KafkaSettings, app_id: str) -> dict[str, int]:
     """What a restarted worker would restore: how many keys of each table have a value."""
     names = AdminClient(confluent_config(kafka)).list_topics(timeout=10).topics
+    retired = {f"{app_id}-{table}-changelog" for table in RETIRED_TABLES}
     return {
         name.removeprefix(f"{app_id}-").removesuffix("-changelog"): len(read_latest(kafka, name))
         for name in sorted(names)
-        if name.startswith(app_id) and name.endswith("-changelog")
+        if name.startswith(app_id) and name.endswith("-changelog") and name not in retired
     }
 
 

@@ -16,8 +16,8 @@ import pytest
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Answer, Channel, Notification, StaffProfile, SupportResponse
-from tests.support.kafka import TopicReader, produce, produce_keyed
-from tests.support.worker import WorkerProcess, pseudonym
+from tools.kafka import TopicReader, produce, produce_keyed
+from tools.worker import WorkerProcess, pseudonym
 
 TIMED = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "timed.yaml"
 

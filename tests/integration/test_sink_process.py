@@ -18,9 +18,9 @@ from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import Channel
-from tests.support.kafka import produce
 from tests.support.notifications import notification
 from tests.support.receivers import HttpReceiver
+from tools.kafka import produce
 
 ANSWERS_SECRET = "sink-process-answer-link-key-0123456789ab"
 

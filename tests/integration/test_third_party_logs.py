@@ -29,8 +29,8 @@ import pytest
 from runtime.broker import free_port
 from runtime.logging import configure
 from runtime.settings import KafkaSettings
-from tests.support.ingest import IngestProcess
-from tests.support.worker import worker_env
+from tools.ingest import IngestProcess
+from tools.worker import worker_env
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from runtime.kafka import confluent_config
 from runtime.settings import KafkaSettings
 from runtime.topics import RETENTION, Topics
-from tests.support.worker import TEST_PSEUDONYM_KEY, pseudonym
+from tools.worker import TEST_PSEUDONYM_KEY, pseudonym
 
 pytestmark = pytest.mark.integration
 

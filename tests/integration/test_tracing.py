@@ -30,10 +30,10 @@ from runtime.kafka import producer_config
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import StaffProfile
-from tests.support.ingest import IngestProcess
-from tests.support.kafka import produce_keyed
 from tests.support.sink import SinkProcess
-from tests.support.worker import IMMEDIATE_POLICY, WorkerProcess
+from tools.ingest import IngestProcess
+from tools.kafka import produce_keyed
+from tools.worker import IMMEDIATE_POLICY, WorkerProcess
 
 MARKER = "Sporingsmerke Ola Testpasient"
 STAFF = ("emp-trace-reporter", "emp-trace-involved")

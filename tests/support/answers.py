@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
+from tools.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_LINK_SECRET = "test-only-answer-link-key-0123456789abcdef"
 

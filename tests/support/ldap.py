@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runtime.broker import free_port
-from tests.support.process import stop_gracefully
+from tools.process import stop_gracefully
 
 SLAPD = Path("/usr/sbin/slapd")
 SUFFIX = "dc=example,dc=org"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from schemas import Channel, Language, Notification, Profession
 from schemas.notification import HandoffDetails, NotificationKind, ResourceInfo, SchemeInfo
-from tests.support.worker import pseudonym
+from tools.worker import pseudonym
 
 ADDRESSES = {
     Channel.EMAIL: "kari@sykehus.example",

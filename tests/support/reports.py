@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from schemas.boundary import pseudonymize
 from streams.policy.decide import offer_id_for
-from tests.support.worker import TEST_KEY as KEY
-from tests.support.worker import pseudonym
+from tools.worker import TEST_KEY as KEY
+from tools.worker import pseudonym
 
 SOURCE = "fault-test"
 

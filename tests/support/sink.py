@@ -9,7 +9,7 @@ from pathlib import Path
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
+from tools.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_ANSWERS_SECRET = "sink-test-answer-link-key-0123456789abcdef"
 

@@ -14,6 +14,7 @@ from schemas import Channel, StaffProfile, SupporterProfile
 from schemas.policy import Policy, default_policy
 from streams.agents.dispatch import SCHEDULED, Dispatcher
 from streams.agents.handoff import Handoffs
+from streams.agents.load import SupporterLoad
 from streams.evaluation.figures import Figures
 from streams.evaluation.recorder import OfferRecord, Recorder
 from streams.ledger import TEXT, Codec, Json, Ledger, V
@@ -71,7 +72,7 @@ class People:
     def get(self, key: str) -> Any:
         return self.people.get(key)
 
-    def items(self) -> list[tuple[str, SupporterProfile]]:
+    def items(self) -> list[tuple[str, Any]]:
         return list(self.people.items())
 
 
@@ -133,10 +134,11 @@ def handoffs(
     now: datetime,
     policy: Policy,
     emitted: Emitted | None = None,
+    load: dict[str, SupporterLoad] | None = None,
 ) -> Handoffs:
     return Handoffs(
         made=ledger(TEXT, "handoffs-made"),
-        load=ledger(TEXT, "supporter-load"),
+        load=People(load),
         emit=Emitted() if emitted is None else emitted,
         directory=People(people),
         supporters=People(supporters),

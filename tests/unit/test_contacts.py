@@ -101,6 +101,16 @@ def test_an_email_address_that_is_not_one_is_refused_by_its_rule(written: str) -
     assert refusal(Channel.EMAIL, written).startswith("address must be an email address")
 
 
+def test_many_addresses_of_one_domain_each_keep_their_own_name_and_rule() -> None:
+    # a domain is checked once per process: what differs is still checked per address
+    names = [f"person.{number}" for number in range(50)]
+    for name in names:
+        assert stored(Channel.EMAIL, f"{name}@Helse-Sør.no") == f"{name}@helse-sør.no"
+    assert refusal(Channel.EMAIL, "two..dots@helse-sør.no").startswith("address must be")
+    assert refusal(Channel.EMAIL, "kari@helse-sør").startswith("address must be")
+    assert ascii_email("kari@helse-sør.no") == "kari@xn--helse-sr-c5a.no"
+
+
 def test_the_default_region_comes_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PSB_DIRECTORY_PHONE_REGION", "se")
     assert stored(Channel.SMS, "070-123 45 67") == "+46701234567"

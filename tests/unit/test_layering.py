@@ -10,8 +10,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 RANK = {"schemas": 0, "runtime": 1, "streams": 2, "connectors": 2, "peer_support": 3}
 FREE = ("bench", "tools")
@@ -62,7 +60,6 @@ def test_no_layer_imports_the_tests_bench_or_tools() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="bench still uses tests.support.worker; moved by the lead")
 def test_bench_and_tools_do_not_import_the_tests() -> None:
     found = [
         where(path, line)

@@ -23,7 +23,7 @@ from schemas.policy import default_policy_text
 from streams.app import create_app
 from streams.faust_fixes import agent_lag
 from streams.metrics import WorkerMetrics
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tools.worker import TEST_PSEUDONYM_KEY
 
 
 def scraped(registry: CollectorRegistry) -> str:

@@ -17,9 +17,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.consumer import consumer as aiokafka_consumer
 from aiokafka.consumer.fetcher import Fetcher
+from faust.tables.manager import TableManager
+from faust.tables.recovery import Recovery
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as driver
-from mode.services import Service
+from mode.services import Service, ServiceTask
 from mode.threads import QueueServiceThread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +68,21 @@ MEMBERS: dict[str, list[tuple[object, str, list[str]]]] = {
     "app": [
         (faust.App, "_new_transport", ["self"]),
         (faust.App, "_new_producer_transport", ["self"]),
+        (faust.App, "on_start", ["self"]),
+    ],
+    "recovery": [
+        (Recovery, "need_recovery", ["self"]),
+        (Recovery, "standby_remaining_total", ["self"]),
+        (Recovery, "flush_buffers", ["self"]),
+        (Recovery, "_set_recovery_ended", ["self"]),
+        (Recovery, "_set_recovery_started", ["self"]),
+        (Recovery, "active_remaining", ["self"]),
+        (Recovery, "revoke", ["self", "tp"]),
+        (
+            Recovery,
+            "on_rebalance",
+            ["self", "assigned", "revoked", "newly_assigned", "generation_id"],
+        ),
     ],
 }
 
@@ -89,6 +106,16 @@ ATTRIBUTES: dict[str, list[tuple[object, str]]] = {
     ],
     "lingering_batches": [(faust.Stream.__init__, "_processors")],
     "lag": [(faust.App, "_consumer"), (faust_consumer.Consumer.__init__, "_committed_offset")],
+    "recovery": [
+        (Recovery.__init__, "buffer_sizes"),
+        (Recovery.__init__, "_processing_times"),
+        (Recovery.__init__, "_active_events_received_at"),
+        (Recovery.__init__, "_standby_events_received_at"),
+        (Recovery._set_recovery_started, "_last_active_event_processed_at"),
+        (Recovery, "_actives_span"),
+        (Recovery, "_standbys_span"),
+        (TableManager, "_recovery"),
+    ],
 }
 
 
@@ -150,4 +177,10 @@ def test_a_private_attribute_a_patch_reads_is_still_set(
 def test_the_private_decorator_the_batches_reuse_is_still_there() -> None:
     assert callable(getattr(faust.streams, "_tracks_buffer_agen", None)), (
         "streams/faust_fixes/lingering_batches.py relies on faust.streams._tracks_buffer_agen"
+    )
+
+
+def test_the_recovery_loop_the_batches_replace_is_still_a_task_of_that_name() -> None:
+    assert isinstance(vars(Recovery).get("_slurp_changelogs"), ServiceTask), (
+        "streams/faust_fixes/recovery.py replaces Recovery._slurp_changelogs, which is gone"
     )

@@ -16,7 +16,7 @@ from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from streams import web
 from streams.app import create_app
 from streams.evaluation.settings import EvaluationSettings
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tools.worker import TEST_PSEUDONYM_KEY
 
 
 def served_routes(tmp_path: Path, **evaluation: object) -> set[str]:

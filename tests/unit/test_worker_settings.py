@@ -12,7 +12,7 @@ from pydantic import SecretStr, ValidationError
 
 from peer_support.exits import EXIT_INPUT
 from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings, least_rewind
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tools.worker import TEST_PSEUDONYM_KEY
 
 
 @pytest.mark.parametrize(("batch_size", "least"), [(500, 1501), (2000, 3001)])

@@ -13,7 +13,7 @@ from pathlib import Path
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
 from schemas.boundary import PseudonymKey, pseudonymize_staff
-from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
+from tools.process import read_log, start_command, stop_gracefully, wait_healthy
 
 TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
 TEST_KEY = PseudonymKey(TEST_PSEUDONYM_KEY.encode())
@@ -49,7 +49,7 @@ def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> 
     return env
 
 
-IMMEDIATE_POLICY = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "immediate.yaml"
+IMMEDIATE_POLICY = Path(__file__).resolve().parent / "immediate-policy.yaml"
 
 
 class WorkerProcess:

@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook
 
 from runtime.broker import free_port
 from runtime.settings import KafkaSettings
-from tests.support.process import read_log, start_command, stop_gracefully, wait_healthy
-from tests.support.worker import TEST_PSEUDONYM_KEY
+from tools.process import read_log, start_command, stop_gracefully, wait_healthy
+from tools.worker import TEST_PSEUDONYM_KEY
 
 TOKEN = "test-ingest-token-0123456789-abcdefghij"
 HMAC_SECRET = "test-ingest-hmac-secret-0123456789-abcdefghij"
