@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 
+from runtime import tracing
 from runtime.clock import utc_now
 from runtime.kafka import faust_broker_options
 from runtime.logging import get_logger
@@ -66,6 +67,7 @@ def create_app(
     evaluation: EvaluationSettings | None = None,
 ) -> WorkerContext:
     register_contracts()
+    tracing.setup("peer-support-worker")  # one app per worker process
     topics = Topics(kafka.topic_prefix)
     app = App(
         worker.app_id,

@@ -9,7 +9,6 @@ from typing import Any, overload
 
 import faust
 
-from runtime import tracing
 from runtime.clock import utc_now
 from runtime.policy_holder import PolicyHolder
 from runtime.replicated_view import ReplicatedView
@@ -17,7 +16,7 @@ from runtime.settings import BoundarySettings, KafkaSettings, WorkerSettings
 from runtime.staff_view import StaffView
 from runtime.topics import TOMBSTONES_KEPT, Topics, milliseconds
 from runtime.vocabulary import InstallationVocabulary
-from schemas import Channel, Notification, SupporterProfile
+from schemas import Channel, SupporterProfile
 from schemas.boundary import PseudonymKey
 from streams.faust_fixes import Outbox
 from streams.ledger import TEXT, Codec, Ledger, V
@@ -44,13 +43,6 @@ class WorkerContext:
 
     def __post_init__(self) -> None:
         self.policy.on_refused = self.metrics.policy_reload_refused.inc
-        tracing.setup("peer-support-worker")  # one context per worker process
-
-    def send_notification(self, notification: Notification, incident: str | None = None) -> None:
-        """Into the outbox, for the topic of the notification's channel; ``incident`` goes
-        in its headers, for the sink's logs (a notification names no incident)."""
-        topic = self.topics.notifications(notification.channel)
-        self.outbox.put_model(topic, notification.notification_id, notification, incident)
 
     @overload
     def ledger(
