@@ -128,6 +128,16 @@ def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
     )
 
 
+HEARTBEAT_INTERVAL_MS: Final = 3000
+"""The clients' own default heartbeat (librdkafka's, aiokafka's)."""
+
+
+def heartbeat_interval_ms(settings: KafkaSettings) -> int:
+    """The clients' default, or a third of a shorter session timeout: a member must send
+    heartbeats within its session, or the group evicts it and rebalances again and again."""
+    return min(HEARTBEAT_INTERVAL_MS, settings.session_timeout_ms // 3)
+
+
 def consumer_config(settings: KafkaSettings, group_id: str, **extra: Any) -> dict[str, Any]:
     """A consumer that commits only when told to, after the outcome is recorded."""
     return confluent_config(
@@ -137,6 +147,7 @@ def consumer_config(settings: KafkaSettings, group_id: str, **extra: Any) -> dic
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "session.timeout.ms": settings.session_timeout_ms,
+            "heartbeat.interval.ms": heartbeat_interval_ms(settings),
             **extra,
         },
     )
@@ -163,6 +174,7 @@ def faust_broker_options(settings: KafkaSettings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "broker": f"kafka://{hosts}",
         "broker_session_timeout": settings.session_timeout_ms / 1000,
+        "broker_heartbeat_interval": heartbeat_interval_ms(settings) / 1000,
     }
     context = ssl_context(settings) if settings.security_protocol.endswith("SSL") else None
     if settings.security_protocol.startswith("SASL") and settings.sasl_mechanism == "OAUTHBEARER":

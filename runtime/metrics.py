@@ -25,7 +25,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.aiohttp import make_aiohttp_handler
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from runtime.logging import get_logger
@@ -117,3 +117,28 @@ class ConsumerLag(Collector):
         yield GaugeMetricFamily(
             "psb_consumer_lag_records", "Records not yet consumed.", labels=["consumer", "topic"]
         )
+
+
+class ViewRecords(Collector):
+    """``psb_view_records_read_total``, read when scraped: the records each replicated view
+    of this process has read from its topic since the process started. Once it reaches the
+    topic's record count, a change on that topic (a leaver, a supporter's load) is in this
+    process's view."""
+
+    NAME: Final = "psb_view_records_read"
+    HELP: Final = "Records each replicated view (directory, supporters, loads) has read."
+
+    def __init__(self, read: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self.NAME, self.HELP, labels=["topic"])
+        totals: dict[str, int] = {}
+        for topic, records in self._read():
+            totals[topic] = totals.get(topic, 0) + records
+        for topic, records in sorted(totals.items()):
+            family.add_metric([topic], records)
+        yield family
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self.NAME, self.HELP, labels=["topic"])

@@ -57,6 +57,8 @@ class ReplicatedView(Generic[ModelT]):
         self._entries: dict[str, bytes] = {}
         self.ready = asyncio.Event()
         self.invalid_records = 0
+        self.records_read = 0
+        """Records read from the topic so far (``psb_view_records_read_total``)."""
         self._on_remove: list[Callable[[str], None]] = []
         # keyed by the raw value, so a changed entry is never served from the cache
         self._parse = functools.lru_cache(maxsize=PARSED_ENTRIES)(model.model_validate_json)
@@ -136,6 +138,7 @@ class ReplicatedView(Generic[ModelT]):
                 wait = FETCH_WAIT_MS if self.ready.is_set() else LOADING_WAIT_MS
                 batches = await consumer.getmany(timeout_ms=wait, max_records=5000)
                 for records in batches.values():
+                    self.records_read += len(records)
                     for record in records:
                         self.apply(record.key, record.value)
                 if not self.ready.is_set() and await self._caught_up(consumer, targets):

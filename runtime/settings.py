@@ -103,7 +103,15 @@ class KafkaSettings(PsbSettings):
     replication_factor: int = Field(
         1, ge=1, le=10, description="Replication factor for topics we create."
     )
-    session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer group session timeout.")
+    session_timeout_ms: int = Field(
+        10_000,
+        ge=1000,
+        le=1_800_000,
+        description="Consumer group session timeout: how long a member that stopped without "
+        "leaving (killed, cut off) holds its partitions before the group moves them. Heartbeats "
+        "go every 3 s, or every third of a shorter timeout. Kafka refuses values outside its "
+        "group.min/max.session.timeout.ms (6 s to 30 min by default).",
+    )
     connect_timeout_s: float = Field(
         10.0,
         gt=0,

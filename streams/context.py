@@ -40,6 +40,8 @@ class WorkerContext:
     outbox: Outbox
     clock: Callable[[], datetime] = utc_now
     ledgers: list[Ledger[Any]] = field(default_factory=list)
+    views: list[ReplicatedView[Any]] = field(default_factory=list)
+    """Views an agent or a page keeps beside ``directory`` and ``supporters``."""
 
     def __post_init__(self) -> None:
         self.policy.on_refused = self.metrics.policy_reload_refused.inc

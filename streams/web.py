@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from runtime.metrics import ConsumerLag, metrics_handler
+from runtime.metrics import ConsumerLag, ViewRecords, metrics_handler
+from runtime.replicated_view import ReplicatedView
 from streams.context import WorkerContext
 from streams.faust_fixes import agent_lag
 
@@ -20,6 +21,12 @@ ROUTES: Final = ("/", "/health/live", "/health/ready", "/metrics")
 def register(ctx: WorkerContext) -> None:
     app = ctx.app
     ctx.metrics.registry.register(ConsumerLag(lambda: agent_lag(app)))
+
+    def records_read() -> list[tuple[str, int]]:
+        views: list[ReplicatedView[Any]] = [ctx.directory, ctx.supporters, *ctx.views]
+        return [(view.topic, view.records_read) for view in views]
+
+    ctx.metrics.registry.register(ViewRecords(records_read))
     exposition = metrics_handler(ctx.metrics.registry)
     recovered = app.tables.recovery.completed  # type: ignore[attr-defined]  # TableManager's, untyped on the interface
 

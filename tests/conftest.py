@@ -46,14 +46,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_factory(broker: str) -> Callable[..., KafkaSettings]:
-    """Settings with a topic prefix of their own, topics created."""
+    """Settings with a topic prefix of their own, topics created. A test that kills
+    consumers passes a short ``session_timeout_ms``: a killed member holds its partitions
+    that long before a restarted or surviving one gets them."""
 
-    def make(partitions: int = 3) -> KafkaSettings:
+    def make(partitions: int = 3, session_timeout_ms: int = 6000) -> KafkaSettings:
         kafka = KafkaSettings(
             bootstrap_servers=broker,
             topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
             partitions=partitions,
-            session_timeout_ms=6000,
+            session_timeout_ms=session_timeout_ms,
         )
         ensure_topics(kafka, Topics.of(kafka).specs())
         return kafka

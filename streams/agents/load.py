@@ -141,6 +141,7 @@ def register(ctx: WorkerContext) -> tuple[Loads, Pool]:
     view: ReplicatedView[SupporterLoad] = ReplicatedView(
         ctx.topics.supporter_load, SupporterLoad, ctx.kafka
     )
+    ctx.views.append(view)
     loads = Loads(recent=ctx.ledger("supporter-recent", Json(SupporterLoad)), emit=emit)
     loads.recent.on_expire.append(loads.expired)
     pool = Pool(ctx.supporters, view)

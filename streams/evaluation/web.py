@@ -113,6 +113,7 @@ def register(ctx: WorkerContext, settings: EvaluationSettings) -> None:
     if settings.port is None:
         return
     view: ReplicatedView[Figures] = ReplicatedView(ctx.topics.evaluation, Figures, ctx.kafka)
+    ctx.views.append(view)
     port = settings.port
 
     @ctx.app.task  # type: ignore[untyped-decorator]  # faust.App.task is untyped

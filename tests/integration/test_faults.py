@@ -56,6 +56,11 @@ from tools.worker import WorkerProcess, pseudonym
 
 PEOPLE = 200
 SENDER = "kollegastotte@helseforetak.example"
+SESSION_TIMEOUT_MS = 2000
+"""Session timeout of the workers and sinks here: how long a killed member holds its
+partitions before a restarted or surviving one gets them (the embedded broker also takes
+about half of it to settle a join). Below Kafka's 6 s minimum, which the embedded broker
+does not enforce; the heartbeat follows it."""
 
 
 def load_people(kafka: KafkaSettings, people: int = PEOPLE) -> None:
@@ -233,9 +238,12 @@ def test_worker_waits_for_a_broker_that_is_not_there_yet(tmp_path: Path) -> None
         bootstrap_servers=f"127.0.0.1:{port}",
         topic_prefix="late.",
         partitions=2,
-        session_timeout_ms=6000,
+        session_timeout_ms=SESSION_TIMEOUT_MS,
     )
-    worker = WorkerProcess(kafka, "late-broker", tmp_path)
+    # each attempt gives up after the connect timeout, then waits 2 s to try again
+    worker = WorkerProcess(
+        kafka, "late-broker", tmp_path, extra_env={"PSB_KAFKA_CONNECT_TIMEOUT_S": "2"}
+    )
     broker = EmbeddedBroker(port=port, log_file=tmp_path / "late-broker.log")
     try:
         start = threading.Thread(target=worker.start, kwargs={"ready_timeout": 120})
@@ -312,7 +320,7 @@ def test_a_flood_of_malformed_records_never_stops_the_valid_ones(
     kafka_factory: Callable[..., KafkaSettings],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    kafka = kafka_factory()
+    kafka = kafka_factory(session_timeout_ms=SESSION_TIMEOUT_MS)
     topics = Topics(kafka.topic_prefix)
     load_people(kafka)
     workdir = tmp_path_factory.mktemp("flood")
@@ -349,7 +357,7 @@ def test_a_flood_of_malformed_records_never_stops_the_valid_ones(
 def test_sigkill_at_random_points_loses_and_doubles_nothing(
     kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
 ) -> None:
-    kafka = kafka_factory()
+    kafka = kafka_factory(session_timeout_ms=SESSION_TIMEOUT_MS)
     topics = Topics(kafka.topic_prefix)
     load_people(kafka)
     run = uuid.uuid4().hex[:6]
@@ -396,7 +404,7 @@ def shared_partitions(
     kafka_factory: Callable[..., KafkaSettings], name: str
 ) -> tuple[KafkaSettings, Topics, str, str]:
     """Four partitions for two workers of one app to share, and the people to offer."""
-    kafka = kafka_factory(partitions=4)
+    kafka = kafka_factory(partitions=4, session_timeout_ms=SESSION_TIMEOUT_MS)
     load_people(kafka)
     run = uuid.uuid4().hex[:6]
     return kafka, Topics(kafka.topic_prefix), run, f"{name}-{run}"
@@ -494,7 +502,7 @@ def test_killing_worker_and_email_sink_at_random_loses_no_offer_and_repeats_one_
     worker once, each at a random moment while messages are arriving. Every offer reaches
     the SMTP server for the right person; a message seen twice is a resend under the same
     Message-ID (the idempotency key), at most one per sink kill."""
-    kafka = kafka_factory()
+    kafka = kafka_factory(session_timeout_ms=SESSION_TIMEOUT_MS)
     topics = Topics(kafka.topic_prefix)
     load_people(kafka)
     run = uuid.uuid4().hex[:6]

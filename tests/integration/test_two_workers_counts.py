@@ -9,7 +9,8 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ import httpx
 from confluent_kafka import Message
 
 from runtime.broker import free_port
-from runtime.replicated_view import FETCH_WAIT_MS
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics
 from schemas import (
@@ -35,8 +35,6 @@ from tools.kafka import TopicReader, produce, produce_keyed, produce_to
 from tools.worker import WorkerProcess, pseudonym
 
 REFS = [f"tw-{number}" for number in range(6)]
-VIEW_CATCHES_UP_S = 2 * FETCH_WAIT_MS / 1000
-"""A change on a compacted topic reaches every worker's view within one fetch wait."""
 
 
 def mail(ref: str) -> dict[str, str]:
@@ -67,6 +65,17 @@ def at_least(count: int, of: Callable[[Any], list[Any]]) -> Callable[[list[Messa
     return lambda messages: len(of(messages)) >= count
 
 
+def views_read_all(kafka: KafkaSettings, topic: str, workers: Iterable[WorkerProcess]) -> None:
+    """Until every worker's view of ``topic`` has read each record the topic holds now."""
+    reader = TopicReader(kafka, [topic])
+    try:
+        records = len(reader.read_to_end())
+    finally:
+        reader.close()
+    for worker in workers:
+        worker.wait_metric(f'psb_view_records_read_total{{topic="{topic}"}}', records, timeout=30)
+
+
 def total_row(url: str) -> dict[str, str]:
     month = datetime.now(ZoneInfo("Europe/Oslo")).strftime("%Y-%m")
     rows = list(csv.DictReader(io.StringIO(httpx.get(f"{url}?month={month}", timeout=10).text)))
@@ -95,8 +104,11 @@ def test_two_workers_share_supporter_load_and_count_a_person_once(
     app_id = f"two-{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {"PSB_EVALUATION_K": "2", "PSB_EVALUATION_PORT": str(port)}
-    first = WorkerProcess(kafka, app_id, tmp_path, extra_env=env).start()
-    second = WorkerProcess(kafka, app_id, tmp_path).start()
+    first = WorkerProcess(kafka, app_id, tmp_path, extra_env=env)
+    second = WorkerProcess(kafka, app_id, tmp_path)
+    with ThreadPoolExecutor(2) as starting:  # both join one group: no need to take turns
+        for started in [starting.submit(worker.start) for worker in (first, second)]:
+            started.result()
     offers = TopicReader(kafka, [topics.support_offers])
     notes = TopicReader(kafka, [topics.notifications(channel) for channel in Channel])
     load = TopicReader(kafka, [topics.supporter_load])
@@ -115,7 +127,7 @@ def test_two_workers_share_supporter_load_and_count_a_person_once(
             notes.poll_until(at_least(number, handed_to), timeout=60)
             if number < 3:  # counted by the supporter's partition, then seen by both workers
                 load.poll_until(at_least(number, list), timeout=30)
-                time.sleep(VIEW_CATCHES_UP_S)
+                views_read_all(kafka, topics.supporter_load, (first, second))
 
         # two of them move to another unit and are offered support again this month
         moving = [
@@ -126,20 +138,20 @@ def test_two_workers_share_supporter_load_and_count_a_person_once(
             topics.staff_directory,
             [(ref, staff(ref, "MED-2", None, mail(ref))) for ref in moving],
         )
-        time.sleep(VIEW_CATCHES_UP_S)  # the directory change reaches the views
+        views_read_all(kafka, topics.staff_directory, (first, second))
         produce(kafka, topics.incident_reports, [report(*moving)])
         url = f"http://127.0.0.1:{port}/evaluation.csv"
         deadline = time.monotonic() + 60
         while total_row(url).get("offers") != str(len(REFS) + 2):
             assert time.monotonic() < deadline, f"figures not complete: {total_row(url)}"
-            time.sleep(0.5)
+            time.sleep(0.2)
         total = total_row(url)
 
         produce_keyed(kafka, topics.staff_directory, [("sup-a", None)])  # sup-a leaves
         load.poll_until(lambda m: any(r.value() is None for r in m), timeout=30)
     finally:
-        second.stop()
-        first.stop()
+        with ThreadPoolExecutor(2) as stopping:
+            list(stopping.map(WorkerProcess.stop, (second, first)))
     offers.close()
     notes.close()
     load.close()

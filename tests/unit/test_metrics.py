@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from connectors.base.metrics import SinkMetrics
 from connectors.ingest.metrics import IngestMetrics
-from runtime.metrics import ConsumerLag, Lag, metrics_handler, process_registry
+from runtime.metrics import ConsumerLag, Lag, ViewRecords, metrics_handler, process_registry
 from runtime.settings import BoundarySettings, KafkaSettings, PolicySettings, WorkerSettings
 from schemas.policy import default_policy_text
 from streams.app import create_app
@@ -77,6 +77,17 @@ def test_lag_is_summed_per_consumer_and_topic_and_never_negative() -> None:
     assert 'psb_consumer_lag_records{consumer="sink-email",topic="psb.notifications.sms"} 0.0' in (
         text
     )
+
+
+def test_view_records_are_read_per_topic_at_each_scrape() -> None:
+    read = {"psb.staff-directory": 3, "psb.supporter-load": 0}
+    registry = CollectorRegistry()
+    registry.register(ViewRecords(lambda: list(read.items())))
+    assert 'psb_view_records_read_total{topic="psb.supporter-load"} 0.0' in scraped(registry)
+    read["psb.supporter-load"] = 2  # a load came in: the next scrape shows it
+    text = scraped(registry)
+    assert 'psb_view_records_read_total{topic="psb.supporter-load"} 2.0' in text
+    assert 'psb_view_records_read_total{topic="psb.staff-directory"} 3.0' in text
 
 
 def test_a_consumer_closing_during_a_scrape_leaves_lag_out_and_the_rest_in() -> None:
