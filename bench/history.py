@@ -9,9 +9,10 @@ on the hour the run ends, so counts of deliveries and answers vary by a few per 
 On Kafka, the worker's changelogs, ``staff-directory``, ``supporters`` and ``evaluation``
 are compacted, and every ledger forgets an offer once the policy's ``retention.offers``
 (45 days by default) has passed. After five years they hold what the last 45 days left, the
-evaluation cells of the last ``retention.evaluation_months`` (24), and the tombstones of
-the last day (``delete.retention.ms``). The embedded broker compacts nothing, so that state
-is made here, in three steps:
+evaluation cells of the months that can still change (to a month's end + 46 days), and the
+tombstones of the last day (``delete.retention.ms``); the ``evaluation`` topic holds the
+published cells of the last ``retention.evaluation_months`` (24). The embedded broker
+compacts nothing, so that state is made here, in three steps:
 
 1. **The retention window, by the real worker.** A worker whose clock is moved
    (``tools/movable_clock``) runs the default policy (2 h delay, quiet hours, one
@@ -27,9 +28,10 @@ is made here, in three steps:
    installation that is measured, keeping the last record of each key and, of tombstones,
    those of the last simulated day.
 3. **Older evaluation months, approximated.** The evaluation cells of months before the
-   window come only from offers already forgotten, so they are written in the worker's own
-   format: each month gets the cells of the last whole simulated month, under its own
-   month and kept until that month's retention ends, up to 24 months (12 for one year).
+   window are written to the ``evaluation`` topic, each month with the cells of the first
+   whole simulated month under its own month, up to 24 months (12 for one year). Only a
+   month that can still change (the window's first, partial one) goes to the worker's
+   ``evaluation-cells`` changelog too; the worker forgot the older ones.
 
 What differs from a real installation: a report's staff come from one unit, drawn evenly;
 older months repeat the last whole month's cells; deliveries happen on the scheduler's
@@ -67,7 +69,7 @@ from schemas.boundary import pseudonymize
 from schemas.policy import Policy
 from schemas.policy.load import load_policy
 from streams.evaluation.figures import Figures
-from streams.evaluation.recorder import month_start
+from streams.evaluation.recorder import cell_expiry, month_start
 from streams.policy.decide import offer_id_for
 from streams.policy.timing import offer_due
 from tools.worker import TEST_KEY, WorkerProcess, pseudonym
@@ -460,11 +462,12 @@ def older_months(
     first_month: str,
     months: int,
     policy: Policy,
-) -> Iterator[tuple[int, bytes, bytes, Figures]]:
-    """Cells of the ``months`` months before ``first_month``, each a copy of the cells of
-    ``first_month``: ``(partition, key, changelog value, figures)``."""
+) -> Iterator[Figures]:
+    """Published cells of the ``months`` months before ``first_month``, each a copy of a
+    cell of ``first_month`` (read from the worker's ``evaluation-cells`` changelog, where
+    that month can still change)."""
     zone = policy.timing.zone
-    for partition, records in cells.items():
+    for records in cells.values():
         for value, _ in records.values():
             if value is None:
                 continue
@@ -474,10 +477,17 @@ def older_months(
                 continue
             for back in range(1, months + 1):
                 month = month_start(first_month, -back, zone).strftime("%Y-%m")
-                old = figures.model_copy(update={"month": month})
-                kept_until = month_start(month, policy.retention.evaluation_months, zone)
-                stored = f"{int(kept_until.timestamp())}|{partition}|{old.model_dump_json()}"
-                yield partition, json.dumps(old.key).encode(), json.dumps(stored).encode(), old
+                yield figures.model_copy(update={"month": month})
+
+
+def still_kept(figures: Figures, now: datetime, policy: Policy) -> bytes | None:
+    """The cell as the worker's ``evaluation-cells`` changelog holds it, if its month can
+    still change at ``now`` (:func:`cell_expiry`); ``None`` once the worker forgot it."""
+    expiry = cell_expiry(figures.month, policy)
+    if expiry <= now:
+        return None
+    stored = f"{int(expiry.timestamp())}|{figures.partition}|{figures.model_dump_json()}"
+    return json.dumps(stored).encode()
 
 
 def install(
@@ -489,8 +499,8 @@ def install(
     first_month: str,
     months: int,
 ) -> Installation:
-    """Copy the compacted history into ``kafka``'s prefix under ``app_id``, with evaluation
-    cells for ``months`` whole months before the window."""
+    """Copy the compacted history into ``kafka``'s prefix under ``app_id``, with published
+    evaluation cells for ``months`` whole months before the window."""
     policy = load_policy(DEFAULT_POLICY)
     ensure_topics(kafka, Topics(kafka.topic_prefix).specs())
     renamed = {
@@ -526,11 +536,14 @@ def install(
     cells_topic = f"{app_id}-evaluation-cells-changelog"
     evaluation = Topics(kafka.topic_prefix).evaluation
     cells = staged.get(f"{source_app}-evaluation-cells-changelog", {})
-    for partition, key, stored, figures in older_months(cells, first_month, months, policy):
-        produce(out, cells_topic, stored, key, partition)
+    now = datetime.now(UTC)
+    for figures in older_months(cells, first_month, months, policy):
         produce(out, evaluation, figures.model_dump_json().encode(), figures.key)
-        for name in ("evaluation-cells", "evaluation"):
-            records[name] = records.get(name, 0) + 1
+        records["evaluation"] = records.get("evaluation", 0) + 1
+        stored = still_kept(figures, now, policy)
+        if stored is not None:  # the window's first, partial month can still change
+            produce(out, cells_topic, stored, json.dumps(figures.key).encode(), figures.partition)
+            records["evaluation-cells"] = records.get("evaluation-cells", 0) + 1
     out.flush(120)
     return Installation(kafka, app_id, months, pending, records)
 

@@ -39,7 +39,7 @@ from streams.agents import answers, dispatch, handoff, load, minimize, offers
 from streams.codec import register_contracts, serializer_for
 from streams.context import WorkerContext
 from streams.dead_letters import DeadLetteringTopic
-from streams.evaluation import recorder
+from streams.evaluation import recorder, retire
 from streams.evaluation import web as evaluation_web
 from streams.evaluation.settings import EvaluationSettings
 from streams.faust_fixes import App
@@ -132,6 +132,7 @@ def create_app(
     minimize.register(ctx, reports, signals)
     offers.register(ctx, signals, support_offers)
     figures = recorder.register(ctx)
+    retire.register(ctx, figures.cells)
     dispatcher = dispatch.register(ctx, support_offers, figures)
     loads, pool = load.register(ctx)
     handoffs = handoff.register(ctx, pool)

@@ -1,9 +1,10 @@
 """Every table of the worker forgets on schedule (GDPR art. 5(1)(e), storage limitation).
 
-What is kept about an offer (that it was made, scheduled, notified, answered, handed off,
-and its evaluation cell) is forgotten once the policy's ``retention.offers`` has passed
-since the offer was made. A timer removes what is due, with a tombstone in each entry's
-changelog partition, on the worker that owns that partition.
+What is kept about an offer (that it was made, scheduled, notified, answered, handed off)
+is forgotten once the policy's ``retention.offers`` has passed since the offer was made, its
+evaluation cell once no offer of its month is left (the published figures are retired by
+:mod:`streams.evaluation.retire`). A timer removes what is due, with a tombstone in each
+entry's changelog partition, on the worker that owns that partition.
 """
 
 from __future__ import annotations

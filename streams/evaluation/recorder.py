@@ -10,15 +10,17 @@ and staff pseudonym) until the month is over; a person is counted in a margin on
 cell of their first offer of the month there (``Figures.firsts``), so someone who changed
 unit counts in both units and once in the month. The published figures hold counts only. Every
 change to a cell's partial is written to the compacted ``evaluation`` topic, keyed by cell
-and the partition that holds the offer's record; a cell is kept for the policy's
-``retention.evaluation_months``, then tombstoned there too.
+and the partition that holds the offer's record. The worker keeps a cell only while it can
+still change (:func:`cell_expiry`), so a restart restores months, not years, of cells; the
+published copy is kept for the policy's ``retention.evaluation_months`` and then tombstoned
+by :mod:`streams.evaluation.retire`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -56,6 +58,21 @@ def month_start(month: str, months_later: int, zone: ZoneInfo) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone)
 
 
+SETTLING: Final = timedelta(days=1)
+"""Grace after the last offer record of a month is forgotten: the sweep that forgets it
+runs on a timer, and a reminder or answer handled meanwhile still finds its cell."""
+
+
+def cell_expiry(month: str, policy: Policy) -> datetime:
+    """When the worker forgets a cell of ``month``: once no offer record of the month is
+    left, the cell can no longer change (reminders and answers look the record up first;
+    an offer sent in the month was made by its end, and its record is forgotten
+    ``retention.offers`` after that). Never later than the published figures' retention."""
+    zone = policy.timing.zone
+    settled = month_start(month, 1, zone) + policy.retention.offers + SETTLING
+    return min(month_start(month, policy.retention.evaluation_months, zone), settled)
+
+
 class Recorder:
     def __init__(
         self,
@@ -82,10 +99,17 @@ class Recorder:
         return instant.astimezone(self.policy().timing.zone).strftime("%Y-%m")
 
     def _update(
-        self, partition: int, record: OfferRecord, change: Callable[[Figures], Figures]
+        self,
+        partition: int,
+        record: OfferRecord,
+        change: Callable[[Figures], Figures],
+        *,
+        new_offer: bool = False,
     ) -> None:
         """``partition``: the one that holds the offer's record; a person's offers and
-        answers share one."""
+        answers share one. Only an offer begins a cell: a reminder or answer whose cell was
+        already forgotten (``retention.offers`` shortened since its offer) is not counted,
+        rather than publishing a new partial over the kept one."""
         empty = Figures(
             month=record.month,
             unit=record.unit,
@@ -95,12 +119,10 @@ class Recorder:
             firsts=NO_FIRSTS,
         )
         known = self.cells.get(empty.key)
+        if known is None and not new_offer:
+            return
         figures = change(empty if known is None else known)
-        policy = self.policy()
-        kept_until = month_start(
-            record.month, policy.retention.evaluation_months, policy.timing.zone
-        )
-        self.cells.put(figures.key, figures, kept_until)
+        self.cells.put(figures.key, figures, cell_expiry(record.month, self.policy()))
         self.emit(Out.EVALUATION, figures.key, figures)
 
     def notified(self, offer: SupportOffer, notification: Notification) -> None:
@@ -171,7 +193,7 @@ class Recorder:
                 }
             )
 
-        self._update(partition, record, change)
+        self._update(partition, record, change, new_offer=True)
 
     def _first(self, person: str, month: str, month_over: datetime) -> bool:
         """Whether ``person`` (a keyed id) is counted for the first time this month."""
@@ -210,16 +232,12 @@ class Recorder:
 
 def register(ctx: WorkerContext) -> Recorder:
     """Its answers come from the responses agent (:mod:`streams.agents.responses`)."""
-    emit = emitter(ctx.topics, ctx.outbox)
-
-    def unpublish(cell: str, _value: Figures) -> None:
-        emit(Out.EVALUATION, cell, None)
-
     return Recorder(
         offers=ctx.ledger("evaluation-offers", Json(OfferRecord)),
         people=ctx.ledger("evaluation-people", TEXT),
-        cells=ctx.ledger("evaluation-cells", Json(Figures), on_expire=unpublish),
-        emit=emit,
+        # forgotten when it can no longer change; the published copy stays (see retire)
+        cells=ctx.ledger("evaluation-cells", Json(Figures)),
+        emit=emitter(ctx.topics, ctx.outbox),
         directory=ctx.directory,
         key=ctx.key,
         policy=lambda: ctx.policy.current,

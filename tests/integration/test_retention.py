@@ -3,8 +3,9 @@
 The worker runs as a process whose clock the test moves (``tools/movable_clock``).
 An offer is made, notified and answered ("remind me later" for one person, an accept handed
 to a supporter for the other), so every table holds something. Past the policy's
-``retention.offers`` everything about the offers is gone; past its
-``retention.evaluation_months`` the anonymous figures too, also from the ``evaluation`` topic.
+``retention.offers`` everything about the offers is gone; once the month can no longer
+change, the worker's evaluation cells too, while the published figures stay on the
+``evaluation`` topic; past ``retention.evaluation_months`` those are tombstoned as well.
 The changelogs are what is checked: what a restarted worker would restore is what is left.
 """
 
@@ -107,6 +108,15 @@ def until_held(
     return found
 
 
+def until_published(
+    kafka: KafkaSettings, topic: str, expected: Callable[[dict[str, bytes]], bool]
+) -> None:
+    deadline = time.monotonic() + 60
+    while not expected(found := read_latest(kafka, topic)):
+        assert time.monotonic() < deadline, len(found)
+        time.sleep(1)
+
+
 def test_every_table_forgets_on_schedule_with_tombstones(
     kafka_factory: Callable[..., KafkaSettings], tmp_path: Path
 ) -> None:
@@ -162,16 +172,21 @@ def test_every_table_forgets_on_schedule_with_tombstones(
         after_offers = until_held(
             kafka, app_id, lambda found: sum(found.values()) == found["evaluation-cells"]
         )
-        assert read_latest(kafka, topics.evaluation) != {}  # the figures are kept longer
+        published = read_latest(kafka, topics.evaluation)
+        assert published != {}  # the figures are kept longer
+
+        clock.write_text(str((31 + 47) * DAY))  # past the month's end + retention.offers + 1d
+        settled = until_held(kafka, app_id, lambda found: not any(found.values()))
+        assert read_latest(kafka, topics.evaluation) == published  # still published
 
         clock.write_text(str((46 + 25 * 31) * DAY))  # and retention.evaluation_months (24)
+        until_published(kafka, topics.evaluation, lambda found: found == {})
         at_last = until_held(kafka, app_id, lambda found: not any(found.values()))
         expired = worker.metrics()
     finally:
         worker.stop()
         reader.close()
     assert after_offers["evaluation-cells"] == before["evaluation-cells"]
-    assert set(at_last) == set(before)
-    assert read_latest(kafka, topics.evaluation) == {}
+    assert set(settled) == set(at_last) == set(before)
     for table in before:
         assert expired.get(f'psb_table_entries_expired_total{{table="{table}"}}', 0) >= 1, table

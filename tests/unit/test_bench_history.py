@@ -17,6 +17,7 @@ from bench.history import (
     older_months,
     plan,
     profile,
+    still_kept,
 )
 from schemas.policy.load import load_policy
 from streams.evaluation.figures import Figures
@@ -70,18 +71,28 @@ def test_five_years_keep_24_evaluation_months_and_one_year_12() -> None:
     assert months_to_write(10, first, END, POLICY) == 22
 
 
-def test_older_months_repeat_the_first_whole_months_cells_until_their_retention_ends() -> None:
+def test_older_months_repeat_the_first_whole_months_cells_on_the_evaluation_topic() -> None:
     cell = Figures(month="2026-11", unit="U-1", profession="nurse", scheme="a", partition=4)
     stored = json.dumps(f"1|4|{cell.model_dump_json()}").encode()
     partial = cell.model_copy(update={"month": "2026-10"})
     other = json.dumps(f"1|4|{partial.model_dump_json()}").encode()
     cells = {4: {b"k1": (stored, 0), b"k2": (other, 0), b"k3": (None, 0)}}
     written = list(older_months(cells, "2026-11", 22, POLICY))
-    assert [figures.month for *_, figures in written][:2] == ["2026-10", "2026-09"]
-    assert written[-1][3].month == "2025-01"
-    partition, key, value, _ = written[0]
-    assert (partition, json.loads(key)) == (4, "2026-10|U-1|nurse|a|4")
-    kept_until, _, _ = json.loads(value).split("|", 2)
-    assert datetime.fromtimestamp(int(kept_until), POLICY.timing.zone).strftime("%Y-%m-%d") == (
-        "2028-10-01"
+    assert [figures.month for figures in written][:2] == ["2026-10", "2026-09"]
+    assert written[-1].month == "2025-01"
+    assert (written[0].key, written[0].partition) == ("2026-10|U-1|nurse|a|4", 4)
+
+
+def test_only_a_month_that_can_still_change_goes_to_the_workers_changelog_too() -> None:
+    october, september = (
+        Figures(month=month, unit="U-1", profession="nurse", scheme="a", partition=4)
+        for month in ("2026-10", "2026-09")
     )
+    stored = still_kept(october, END, POLICY)  # 1 November + 45 days + 1 is after 4 December
+    assert stored is not None
+    expiry, partition, value = json.loads(stored).split("|", 2)
+    assert datetime.fromtimestamp(int(expiry), POLICY.timing.zone).strftime("%Y-%m-%d") == (
+        "2026-12-17"
+    )
+    assert (partition, Figures.model_validate_json(value)) == ("4", october)
+    assert still_kept(september, END, POLICY) is None  # settled on 16 November
