@@ -17,7 +17,6 @@ SETTLE_S = 5.0
 """After ready: the agents' first fetches and the changelogs' recovery are start-up, not rest."""
 DEFAULTS = {
     # worker_env sets test values (quick ticks); these are the settings' own defaults
-    "PSB_WORKER_BATCH_WAIT_MS": "20",
     "PSB_WORKER_SCHEDULER_INTERVAL_MS": "1000",
     "PSB_POLICY_RELOAD_INTERVAL_S": "5",
     "PSB_LOG_LEVEL": "warning",

@@ -233,7 +233,7 @@ class WorkerSettings(PsbSettings):
     )
     batch_size: int = Field(500, ge=1, le=10_000, description="Records taken per batch.")
     batch_wait_ms: int = Field(
-        20, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
+        10, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
     )
     fetch_wait_ms: int = Field(
         20,

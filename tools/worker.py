@@ -40,7 +40,6 @@ def worker_env(kafka: KafkaSettings, app_id: str, port: int, data_dir: Path) -> 
             "PSB_WORKER_WEB_HOST": "127.0.0.1",
             "PSB_WORKER_WEB_PORT": str(port),
             "PSB_WORKER_DATA_DIR": str(data_dir),
-            "PSB_WORKER_BATCH_WAIT_MS": "10",
             "PSB_LOG_LEVEL": "info",
             "PSB_WORKER_SCHEDULER_INTERVAL_MS": "200",
             "PSB_POLICY_RELOAD_INTERVAL_S": "0.5",
