@@ -72,7 +72,8 @@ integration: $(STAMP)
 chart: $(STAMP)
 	$(BIN)/pytest $(PYTEST_PARALLEL) tests/chart
 
-# Speed and memory beside a baseline, on the embedded broker; writes bench/results.json.
+# Cost at rest, restarts and memory after years, scans and speed, on the embedded broker
+# (about six minutes); prints each figure against its target, writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
