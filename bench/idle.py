@@ -20,6 +20,8 @@ DEFAULTS = {
     "PSB_WORKER_SCHEDULER_INTERVAL_MS": "1000",
     "PSB_POLICY_RELOAD_INTERVAL_S": "5",
     "PSB_LOG_LEVEL": "warning",
+    # the bench's groups use a short session to join quickly; at rest the heartbeat follows it
+    "PSB_KAFKA_SESSION_TIMEOUT_MS": str(KafkaSettings.model_fields["session_timeout_ms"].default),
 }
 
 
