@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 from runtime.kafka import BrokerRefused, BrokerUnavailable
 from runtime.logging import get_logger
 from runtime.settings import KafkaSettings
-from runtime.topic_reader import read_to_end
+from runtime.topic_reader import latest_values
 from schemas.policy import Policy
 from streams.evaluation.figures import Figures
 from streams.evaluation.recorder import cell_expiry, month_start
@@ -101,13 +101,8 @@ def decide(
 
 def published_keys(kafka: KafkaSettings, topic: str) -> list[str]:
     """The keys of ``topic`` that hold a value now; blocking (the caller runs it in a
-    thread). Values are not kept: only the keys matter here."""
-    holds: dict[str, bool] = {}
-    for message in read_to_end(kafka, [topic]):
-        key = message.key()
-        if key is not None:
-            holds[key.decode("utf-8", errors="replace")] = message.value() is not None
-    return [key for key, value in holds.items() if value]
+    thread)."""
+    return list(latest_values(kafka, topic))
 
 
 def register(ctx: WorkerContext, cells: Ledger[Figures]) -> None:
