@@ -233,7 +233,11 @@ class WorkerSettings(PsbSettings):
     )
     batch_size: int = Field(500, ge=1, le=10_000, description="Records taken per batch.")
     batch_wait_ms: int = Field(
-        10, ge=1, le=5000, description="Longest wait to fill a batch, in milliseconds."
+        1,
+        ge=1,
+        le=5000,
+        description="Longest wait to fill a batch, in milliseconds: the records already "
+        "fetched join the batch; a longer wait only delays them.",
     )
     fetch_wait_ms: int = Field(
         20,

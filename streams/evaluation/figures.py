@@ -94,6 +94,15 @@ class Figures(BaseModel):
     def key(self) -> str:
         return "|".join((self.month, *self.cell, str(self.partition)))
 
+    @staticmethod
+    def month_and_partition(key: str) -> tuple[str, int] | None:
+        """The month and partition read back from a :attr:`key`; ``None`` for a key of
+        another shape, which is left alone."""
+        parts = key.split("|")
+        if len(parts) != 5 or not parts[4].isdigit():
+            return None
+        return parts[0], int(parts[4])
+
     def plus(self, other: Figures) -> Self:
         merged = {name: getattr(self, name) + getattr(other, name) for name in COUNTS}
         for name in ("report_to_offer", "offer_to_answer"):

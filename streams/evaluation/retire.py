@@ -58,15 +58,6 @@ def first_kept(now: datetime, policy: Policy) -> str:
     return month_start(current, 1 - policy.retention.evaluation_months, zone).strftime("%Y-%m")
 
 
-def _month_and_partition(key: str) -> tuple[str, int] | None:
-    """From a cell's key (:attr:`Figures.key`: month, unit, profession, scheme, partition);
-    ``None`` for a key of another shape, which is left alone."""
-    parts = key.split("|")
-    if len(parts) != 5 or not parts[4].isdigit():
-        return None
-    return parts[0], int(parts[4])
-
-
 def decide(
     published: Iterable[str],
     kept: Iterable[tuple[str, int]],
@@ -81,14 +72,14 @@ def decide(
     unpublish = [
         key
         for key in published
-        if (parsed := _month_and_partition(key)) is not None
+        if (parsed := Figures.month_and_partition(key)) is not None
         and parsed[1] in owned
         and parsed[0] < oldest
     ]
     settled: dict[str, bool] = {}
     forget = []
     for key, partition in kept:
-        parsed = _month_and_partition(key)
+        parsed = Figures.month_and_partition(key)
         if parsed is None or partition not in owned:
             continue
         month = parsed[0]
