@@ -9,6 +9,9 @@
   never appears.
 * :func:`foreign_message` keeps a library's format string and drops its arguments: mode logs
   ``"Crashed reason=%r"`` with an exception whose text once held a whole policy file.
+* :class:`RepeatLimiter` lets a library's line through once a minute at most: while the
+  broker is away aiokafka logs the same few lines every retry (about 240 a second, 130 MB
+  of log an hour); the next line that comes through counts what was held back.
 
 Third-party libraries (Faust, mode, aiokafka, aiohttp) log through the standard ``logging``
 module, and so do captured warnings and uncaught exceptions; all pass the same processors.
@@ -51,6 +54,7 @@ ALLOWED_FIELDS: Final = frozenset(
         "attempt",
         "delay_s",
         "duration_ms",
+        "repeats_held_back",
         # opaque ids and pseudonyms (derived, never input): a report's correlation ids
         "incident",
         "offer_id",
@@ -92,6 +96,42 @@ NOISY_LOGGERS: Final = (
     "httpcore",
     "opentelemetry",  # the SDK's own chatter; a failed export still warns
 )
+LIMITED_LOGGERS: Final = (*NOISY_LOGGERS, "asyncio")
+"""Libraries whose repeated lines :class:`RepeatLimiter` holds back."""
+
+
+REPEAT_WINDOW_S: Final = 60.0
+"""How often the same library line (logger, level and format string) is let through."""
+REPEATS_REMEMBERED: Final = 1000
+"""Distinct library lines remembered; format strings are few, this only bounds memory."""
+REPEATS_FIELD: Final = "repeats_held_back"
+
+
+class RepeatLimiter(logging.Filter):
+    """Holds back a library's line repeated within :data:`REPEAT_WINDOW_S` of the last one
+    let through; the next one let through carries how many were held back. Our own lines
+    pass untouched: each is written on purpose, and the retries that write them back off."""
+
+    def __init__(self, window_s: float = REPEAT_WINDOW_S) -> None:
+        super().__init__()
+        self._window_s = window_s
+        self._last: dict[tuple[str, int, str], tuple[float, int]] = {}
+        """By line: when it was last let through, and how many were held back since."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not isinstance(record.msg, str) or not record.name.startswith(LIMITED_LOGGERS):
+            return True
+        key = (record.name, record.levelno, _foreign_event(record))
+        last = self._last.get(key)
+        if last is not None and record.created - last[0] < self._window_s:
+            self._last[key] = (last[0], last[1] + 1)
+            return False
+        if last is not None and last[1]:
+            setattr(record, REPEATS_FIELD, last[1])
+        if last is None and len(self._last) >= REPEATS_REMEMBERED:
+            self._last.pop(next(iter(self._last)))
+        self._last[key] = (record.created, 0)
+        return True
 
 
 _STRUCTLOG_INTERNALS: Final = frozenset({"_record", "_from_structlog"})
@@ -168,6 +208,9 @@ def foreign_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDi
     record = event_dict.get("_record")
     if isinstance(record, logging.LogRecord):
         event_dict["event"] = _foreign_event(record)
+        held_back = getattr(record, REPEATS_FIELD, None)
+        if isinstance(held_back, int):
+            event_dict[REPEATS_FIELD] = held_back
     event_dict.pop("stack_info", None)
     return event_dict
 
@@ -219,6 +262,7 @@ def configure(level: str = "info", stream: IO[str] | None = None) -> None:
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(numeric)

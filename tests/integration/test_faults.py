@@ -274,6 +274,38 @@ def test_worker_waits_for_a_broker_that_is_not_there_yet(tmp_path: Path) -> None
         broker.stop()
 
 
+def test_a_worker_whose_broker_goes_away_waits_without_flooding_its_log(tmp_path: Path) -> None:
+    """aiokafka logs the same few lines at every retry, ten times a second; an outage of an
+    hour must not write hundreds of megabytes of them (each is let through once a minute)."""
+    broker = EmbeddedBroker(log_file=tmp_path / "gone-broker.log")
+    broker.start()
+    kafka = KafkaSettings(
+        bootstrap_servers=broker.bootstrap,
+        topic_prefix="gone.",
+        partitions=2,
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+    )
+    worker = WorkerProcess(kafka, "gone-broker", tmp_path)
+    try:
+        worker.start(ready_timeout=90)
+        before = len(worker.log_records())
+        broker.stop()
+        time.sleep(8)  # about 80 retries of each connection
+        assert worker.process is not None and worker.process.poll() is None, worker.log()
+        during = worker.log_records()[before:]
+        library = Counter(
+            (str(r["logger"]), str(r["event"]))
+            for r in during
+            if str(r.get("logger", "")).startswith("aiokafka")
+        )
+        assert library, "the outage should be logged"
+        assert max(library.values()) == 1, library.most_common(3)
+        assert len(during) < 100, len(during)
+    finally:
+        worker.kill()  # a graceful stop waits for the broker (see docs/operations.md)
+        broker.stop()
+
+
 def malformed() -> st.SearchStrategy[bytes]:
     marker = st.from_regex(r"MRK[A-Z0-9]{10}", fullmatch=True)
     report = st.fixed_dictionaries(

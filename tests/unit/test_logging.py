@@ -14,7 +14,13 @@ import warnings
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from runtime.logging import MAX_MESSAGE_CHARS, MESSAGE_WITHHELD, configure, get_logger
+from runtime.logging import (
+    MAX_MESSAGE_CHARS,
+    MESSAGE_WITHHELD,
+    REPEAT_WINDOW_S,
+    configure,
+    get_logger,
+)
 from schemas.boundary import BoundaryError
 from schemas.dead_letter import Reason
 
@@ -68,6 +74,36 @@ def test_a_library_record_keeps_its_format_string_never_its_arguments(
     assert first["logger"] == "mode.services"
     assert second["event"] == "bad header %s: %d"
     assert secret not in log_output.getvalue()
+
+
+def _library_line(name: str, message: str, at: float, *args: object) -> None:
+    logger = logging.getLogger(name)
+    record = logger.makeRecord(name, logging.ERROR, __file__, 1, message, args, None)
+    record.created = at
+    logger.handle(record)
+
+
+def test_a_library_line_repeated_while_the_broker_is_away_is_written_once_a_minute(
+    log_output: io.StringIO,
+) -> None:
+    connect_line = "Unable connect to node with id %s: %s"
+    for tenth in range(600):  # aiokafka retries every 100 ms: 60 s of it
+        at = 1000.0 + tenth / 10
+        _library_line("aiokafka", connect_line, at, 1, "refused")
+        _library_line("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s", at, 1, "x")
+    _library_line("aiokafka", connect_line, 1000 + REPEAT_WINDOW_S, 1, "refused")
+    connect, fetch, connect_again = lines(log_output)
+    assert connect["event"] == connect_line
+    assert "repeats_held_back" not in connect
+    assert fetch["logger"] == "aiokafka.consumer.fetcher"
+    assert connect_again["event"] == connect["event"]
+    assert connect_again["repeats_held_back"] == 599
+
+
+def test_our_own_lines_are_never_held_back(log_output: io.StringIO) -> None:
+    for attempt in range(1, 6):
+        get_logger("outbox").warning("broker did not take the batch; retrying", attempt=attempt)
+    assert [line["attempt"] for line in lines(log_output)] == [1, 2, 3, 4, 5]
 
 
 def test_a_library_record_that_is_not_text_or_too_long_is_cut(log_output: io.StringIO) -> None:
