@@ -263,6 +263,15 @@ class WorkerSettings(PsbSettings):
         "processed record or a commit before the worker logs it as stalled (Faust's "
         "stream_processing_timeout); partitions paused on purpose are never reported.",
     )
+    stop_timeout_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits with "
+        "code 3 anyway; only a broker that stopped answering keeps it that long, and what "
+        "was not sent was not committed either, so the next start does it again. Keep it "
+        "under the pod's terminationGracePeriodSeconds.",
+    )
     scheduler_interval_ms: int = Field(
         1000,
         ge=10,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
+from typing import Any
 
 import faust
 
@@ -12,6 +16,35 @@ from runtime.topics import Topics, ensure_topics
 from streams.context import WorkerContext
 
 log = get_logger("worker")
+EXIT_UNAVAILABLE = 3
+"""peer_support.exits' code for a service that went away (this layer cannot import it)."""
+
+
+class BoundedStopWorker(faust.Worker):
+    """Faust's worker, whose stop ends within ``stop_timeout_s``: while the broker does not
+    answer, Faust's stop waits for its producer (up to its 20-minute request timeout) and
+    an operator's Ctrl-C seemed to hang. Exiting then is a crash the ledgers are built for:
+    nothing unsent was committed."""
+
+    def __init__(self, *args: Any, stop_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_timeout_s = stop_timeout_s
+
+    async def on_stop(self) -> None:  # mode's hook, called first when the worker stops
+        await super().on_stop()
+        timer = threading.Timer(self.stop_timeout_s, _give_up, args=(self.stop_timeout_s,))
+        timer.daemon = True
+        timer.start()
+
+
+def _give_up(waited_s: float) -> None:
+    log.error(
+        "the worker did not stop in time, the broker is not answering; exiting, what was "
+        "not sent is done again at the next start (PSB_WORKER_STOP_TIMEOUT_S)",
+        duration_ms=int(waited_s * 1000),
+    )
+    sys.stderr.flush()
+    os._exit(EXIT_UNAVAILABLE)
 
 
 def wait_and_create_topics(kafka: KafkaSettings, retry_every_s: float = 2.0) -> None:
@@ -39,8 +72,9 @@ def wait_and_create_topics(kafka: KafkaSettings, retry_every_s: float = 2.0) -> 
 
 def run_worker(ctx: WorkerContext) -> None:
     wait_and_create_topics(ctx.kafka)
-    worker = faust.Worker(
+    worker = BoundedStopWorker(
         ctx.app,
+        stop_timeout_s=ctx.worker.stop_timeout_s,
         loglevel="warning",
         override_logging=False,
         quiet=True,

@@ -201,6 +201,21 @@ def test_a_secret_given_as_a_plain_value_is_refused(scope: str, variable: str) -
     assert "hunter2" not in message
 
 
+def test_a_stop_timeout_kubernetes_would_cut_short_is_refused() -> None:
+    message = chart.render_error(
+        {
+            "worker": {
+                "terminationGracePeriodSeconds": 20,
+                "config": {"PSB_WORKER_STOP_TIMEOUT_S": 45},
+            }
+        }
+    )
+    assert "worker.config.PSB_WORKER_STOP_TIMEOUT_S: 45 s is not under" in message
+    assert "worker.terminationGracePeriodSeconds (20 s)" in message
+    message = chart.render_error({"worker": {"terminationGracePeriodSeconds": 30}})
+    assert "PSB_WORKER_STOP_TIMEOUT_S: 30 s is not under" in message  # the default
+
+
 def test_a_general_secret_reference_is_not_hidden_by_an_empty_specific_one() -> None:
     """values.yaml gives each channel's secrets an entry with an empty name (left out); a
     reference at the top level or for every sink still reaches the channel whole, name and

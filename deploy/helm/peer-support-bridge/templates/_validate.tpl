@@ -108,6 +108,10 @@ literal value belongs in a `config` map, where these checks see it.
 {{- $errors = append $errors (printf "worker.autoscaling.%s.maxReplicas: %d is more than kafka.partitions (%d); replicas beyond the partition count sit idle" $name (int $scaler.maxReplicas) $partitions) -}}
 {{- end -}}
 {{- end -}}
+{{- $stopTimeout := float64 (default 30 (index (default (dict) $worker.config) "PSB_WORKER_STOP_TIMEOUT_S")) -}}
+{{- if ge $stopTimeout (float64 $worker.terminationGracePeriodSeconds) -}}
+{{- $errors = append $errors (printf "worker.config.PSB_WORKER_STOP_TIMEOUT_S: %v s is not under worker.terminationGracePeriodSeconds (%v s); Kubernetes would kill the worker before it logs why it stopped; lower it or raise the grace period" $stopTimeout $worker.terminationGracePeriodSeconds) -}}
+{{- end -}}
 {{- if and (not $worker.autoscaling.hpa.enabled) (not $worker.autoscaling.keda.enabled) (gt (int $worker.replicaCount) $partitions) -}}
 {{- $errors = append $errors (printf "worker.replicaCount: %d is more than kafka.partitions (%d); replicas beyond the partition count sit idle" (int $worker.replicaCount) $partitions) -}}
 {{- end -}}
