@@ -177,6 +177,26 @@ def assert_fence_placed(kafka: KafkaSettings, fence: Fence) -> None:
     assert placed == fence.signal_partition | fence.offer_partition
 
 
+PER_RECORD_EVENTS = (
+    "signal minimized",
+    "offer made",
+    "no offer",
+    "offer already made",
+    "notification sent",
+)
+
+
+def story(worker: WorkerProcess, lines: int = 40) -> str:
+    """The last of a worker's log without its per-record lines: rebalances, recoveries and
+    warnings, to tell a stuck group from a stuck worker when a test fails."""
+    kept = [
+        line
+        for line in worker.log().splitlines()
+        if not any(f'"event": "{event}' in line for event in PER_RECORD_EVENTS)
+    ]
+    return f"--- {worker.log_path.name}\n" + "\n".join(kept[-lines:])
+
+
 def assert_nothing_waits(workers: Iterable[WorkerProcess], timeout: float = 10.0) -> None:
     """No worker's schedule holds anything it could still send (the test policy sends at
     once, without reminders)."""
@@ -216,7 +236,9 @@ def assert_exactly_once(
         return not waiting
 
     reader.poll_until(all_notified, timeout)
-    assert not waiting, f"{len(waiting)} offers never notified"
+    assert not waiting, f"{len(waiting)} offers never notified\n" + "\n".join(
+        story(worker) for worker in workers
+    )
     assert_nothing_waits(workers)
     ids: dict[str, set[str]] = {}
     for value in reader.read_to_end():
