@@ -36,19 +36,14 @@ from pydantic_settings import BaseSettings
 
 from peer_support import settings_errors
 from runtime import settings as config
+from runtime.exit_codes import EXIT_BUG as EXIT_BUG
+from runtime.exit_codes import EXIT_INPUT as EXIT_INPUT
+from runtime.exit_codes import EXIT_OK as EXIT_OK
+from runtime.exit_codes import EXIT_PARTLY as EXIT_PARTLY
+from runtime.exit_codes import EXIT_UNAVAILABLE as EXIT_UNAVAILABLE
 from runtime.kafka import BrokerRefused, BrokerUnavailable, check_broker, translate
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
-
-EXIT_OK = 0
-EXIT_PARTLY = 1
-"""Done in part: some records were not acknowledged."""
-EXIT_INPUT = 2
-"""Bad input or settings."""
-EXIT_UNAVAILABLE = 3
-"""A service the command needs (the broker, the directory server) did not answer."""
-EXIT_BUG = 4
-"""An unexpected error: a bug to report."""
 
 UNREACHABLE_EVENT = "broker not reachable, giving up"
 

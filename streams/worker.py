@@ -10,14 +10,13 @@ from typing import Any
 
 import faust
 
+from runtime.exit_codes import EXIT_UNAVAILABLE
 from runtime.logging import get_logger
 from runtime.settings import KafkaSettings
 from runtime.topics import Topics, ensure_topics
 from streams.context import WorkerContext
 
 log = get_logger("worker")
-EXIT_UNAVAILABLE = 3
-"""peer_support.exits' code for a service that went away (this layer cannot import it)."""
 
 
 class BoundedStopWorker(faust.Worker):

@@ -123,8 +123,7 @@ def register(ctx: WorkerContext, cells: Ledger[Figures]) -> None:
             await ctx.outbox.settle()
             log.info(
                 "evaluation figures retired",
-                unpublished=len(plan.unpublish),
-                forgotten=len(plan.forget),
+                counts={"unpublished": len(plan.unpublish), "forgotten": len(plan.forget)},
             )
         return True
 
